@@ -1,0 +1,1 @@
+//! Evaluation of anomaly rankings: ROC/AUC, F-beta, confusion matrices, Mann-Whitney U, the study's A/B/C protocol and its report.

@@ -1,0 +1,1 @@
+//! The VQ-VAE on libtorch (tch): training, checkpoints and anomaly scores (NCC, MSE, code rarity).

@@ -1,0 +1,1 @@
+//! Protobuf messages and gRPC services of Prospector (package prospector.v1).

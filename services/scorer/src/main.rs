@@ -1,0 +1,6 @@
+//! The Prospector scorer service.
+
+fn main() {
+    eprintln!("not yet implemented");
+    std::process::exit(2);
+}

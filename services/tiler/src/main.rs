@@ -1,0 +1,6 @@
+//! The Prospector tiler service.
+
+fn main() {
+    eprintln!("not yet implemented");
+    std::process::exit(2);
+}
