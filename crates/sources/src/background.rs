@@ -44,7 +44,7 @@
 
 use crate::labeller::{runs_where, RowLabeller};
 use crate::source::{for_each_band, PixelSource};
-use crate::stats::{clipped_stats, mean, std_dev, ClippedStats};
+use crate::stats::{clipped_stats, mean, std_dev, ClippedStats, Kappa};
 use crate::{PixelBeam, SourcesError};
 use prospector_image::{Image, PixelRect};
 use serde::{Deserialize, Serialize};
@@ -81,8 +81,9 @@ pub enum MeanMapMode {
 pub struct BackgroundConfig {
     /// Box and step; `None` chooses them by PyBDSF's rule.
     pub rms_box: Option<BoxSize>,
-    /// Clipping threshold in sigma (PyBDSF's `kappa_clip`).
-    pub kappa: f64,
+    /// Clipping threshold in sigma (PyBDSF's `kappa_clip`); `None` derives it
+    /// from the beam and the pixel count, as PyBDSF does by default.
+    pub kappa: Option<f64>,
     /// `Some(true)` forces the rms map, `Some(false)` a constant rms, `None` decides.
     pub rms_map: Option<bool>,
     pub mean_map: MeanMapMode,
@@ -94,7 +95,7 @@ impl Default for BackgroundConfig {
     fn default() -> Self {
         Self {
             rms_box: None,
-            kappa: 3.0,
+            kappa: None,
             rms_map: None,
             mean_map: MeanMapMode::Default,
             max_sample: 16 * 1024 * 1024,
@@ -134,14 +135,19 @@ impl Background {
         config: &BackgroundConfig,
         threads: usize,
     ) -> Result<Background, SourcesError> {
-        if !(config.kappa > 0.0) {
-            return Err(SourcesError::Config(format!(
-                "kappa must be positive, got {}",
-                config.kappa
-            )));
-        }
+        let kappa = match config.kappa {
+            Some(k) if !(k > 0.0) => {
+                return Err(SourcesError::Config(format!(
+                    "kappa must be positive, got {k}"
+                )))
+            }
+            Some(k) => Kappa::Fixed(k),
+            None => Kappa::FromBeam {
+                beam_area_px: beam.area_px(),
+            },
+        };
         let image = source.rect();
-        let clipped = whole_image_stats(source, config)?;
+        let clipped = whole_image_stats(source, config, kappa)?;
         let rms_box = match config.rms_box {
             Some(b) if b.size >= b.step && b.step > 0 => b,
             Some(b) => {
@@ -174,7 +180,7 @@ impl Background {
         if rms_box.size as f64 > image.width.min(image.height) as f64 / 4.0 {
             return Ok(background);
         }
-        let grid = Grid::measure(source, rms_box, config.kappa, threads)?;
+        let grid = Grid::measure(source, rms_box, kappa, threads)?;
         let spread = grid.rms_spread(source)?;
         let fw_px = (beam.major_px * beam.minor_px).sqrt();
         let size = rms_box.size as f64;
@@ -297,6 +303,7 @@ fn round_half_even(v: f64) -> f64 {
 fn whole_image_stats(
     source: &dyn PixelSource,
     config: &BackgroundConfig,
+    kappa: Kappa,
 ) -> Result<ClippedStats, SourcesError> {
     let mut finite = 0usize;
     for_each_band(source, BAND_ROWS, |band| {
@@ -313,7 +320,7 @@ fn whole_image_stats(
             k += 1;
         }
     })?;
-    clipped_stats(&mut sample, config.kappa).ok_or(SourcesError::NoBackground)
+    clipped_stats(&mut sample, kappa).ok_or(SourcesError::NoBackground)
 }
 
 /// The largest bounding-box side of the islands above 10 clipped sigma.
@@ -440,7 +447,7 @@ impl Grid {
     fn measure(
         source: &dyn PixelSource,
         rms_box: BoxSize,
-        kappa: f64,
+        kappa: Kappa,
         threads: usize,
     ) -> Result<Grid, SourcesError> {
         let image = source.rect();
@@ -541,7 +548,7 @@ fn box_stats(
     ay: &Axis,
     xw: (usize, usize),
     yw: (usize, usize),
-    kappa: f64,
+    kappa: Kappa,
 ) -> Result<Option<ClippedStats>, SourcesError> {
     let image = source.rect();
     let (w, h) = (image.width, image.height);

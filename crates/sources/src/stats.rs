@@ -1,11 +1,21 @@
-//! Kappa-sigma clipped statistics, as PyBDSF computes them (`functions.bstat`,
-//! the PySE method): iterate "keep the values within kappa x std of the median"
-//! until fewer than one in a million values change (at most 200 rounds); then take
-//! the mean as the mode estimate `2.5 median - 1.5 mean` when the clipped
-//! distribution is nearly symmetric (|mean - median| <= 0.3 sigma) and the median
-//! otherwise, and correct the clipped standard deviation (ddof = 1) for the tails
-//! the clipping removed. When the clipping does not converge (more than 198 rounds)
-//! PyBDSF falls back to the raw mean and rms; so do we.
+//! Kappa-sigma clipped statistics, as PyBDSF 1.14.1 computes them
+//! (`functions.bstat`, the PySE method, on sorted values):
+//! - start from all values; the first round's sigma is the raw standard
+//!   deviation (ddof = 1), later rounds' the population standard deviation of
+//!   the values kept;
+//! - keep the values in `[median - kappa sigma, median + kappa sigma)`, the
+//!   median being the upper middle value; repeat until fewer than one in a
+//!   million values change (at most 200 rounds);
+//! - the centre is the mode estimate `2.5 median - 1.5 mean` when the kept
+//!   values are nearly symmetric (|mean - median| <= 0.3 sigma), else the median;
+//!   the rms is their standard deviation (ddof = 1) corrected for the tails the
+//!   clipping removed.
+//! When the clipping does not converge (more than 198 rounds) PyBDSF uses the
+//! raw mean and rms; so do we. `kappa` is fixed, or (PyBDSF's default) follows
+//! the number of independent beams among the values kept:
+//! `kappa = sqrt(2) erfcinv(beam_area / (2 n))`, at least 3.
+
+use serde::{Deserialize, Serialize};
 
 /// Where the clipping stops: values changed in a round below this fraction.
 const CONVERGENCE: f64 = 1e-6;
@@ -14,52 +24,98 @@ const MAX_ROUNDS: usize = 200;
 const ROUNDS_BEFORE_FALLBACK: usize = 198;
 /// The clipped distribution counts as symmetric below this |mean - median| / sigma.
 const SKEW_LIMIT: f64 = 0.3;
+/// The smallest clipping threshold PyBDSF derives from the beam.
+const MIN_BEAM_KAPPA: f64 = 3.0;
+
+/// The clipping threshold, in sigma.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Kappa {
+    Fixed(f64),
+    /// PyBDSF's `kappa_clip = None`: from the count of values per beam area (pixels).
+    FromBeam { beam_area_px: f64 },
+}
+
+impl Kappa {
+    fn for_count(&self, n: usize) -> f64 {
+        match *self {
+            Kappa::Fixed(k) => k,
+            Kappa::FromBeam { beam_area_px } => {
+                let k = std::f64::consts::SQRT_2 * erfc_inv(beam_area_px / (2.0 * n as f64));
+                if k.is_finite() {
+                    k.max(MIN_BEAM_KAPPA)
+                } else {
+                    MIN_BEAM_KAPPA
+                }
+            }
+        }
+    }
+}
 
 /// Clipped mean and rms of a set of pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClippedStats {
     pub mean: f64,
     pub rms: f64,
 }
 
-/// Clipped statistics of the finite values in `values` (reordered in place), or
+/// Clipped statistics of the finite values in `values` (sorted in place), or
 /// `None` when fewer than two values are finite or they are all equal (a region of
 /// constant value has no noise to measure; PyBDSF stops with an error there).
-pub fn clipped_stats(values: &mut Vec<f32>, kappa: f64) -> Option<ClippedStats> {
+pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats> {
     values.retain(|v| v.is_finite());
     if values.len() < 2 {
         return None;
     }
-    let raw = ClippedStats {
-        mean: mean(values),
-        rms: std_dev(values, 1),
-    };
-    let mut kept = values.len();
+    values.sort_unstable_by(f32::total_cmp);
+    let n = values.len();
+    let raw_mean = mean(values);
+    let sum_d2 = |kept: &[f32]| kept.iter().map(|&v| (v as f64 - raw_mean).powi(2)).sum::<f64>();
+    let raw_rms = (sum_d2(values) / (n - 1) as f64).sqrt();
+    let (mut lo, mut hi) = (0, n);
     let mut rounds = 0;
+    let mut k;
     loop {
-        let last = kept;
-        let median = median(&mut values[..kept]);
-        let sigma = std_dev(&values[..kept], 0);
-        kept = partition_within(&mut values[..kept], median, kappa * sigma);
-        if kept == 0 {
-            kept = last; // PyBDSF keeps the previous set when nothing survives
+        let kept = &values[lo..hi];
+        let count = kept.len();
+        k = kappa.for_count(count);
+        let median = kept[count / 2] as f64;
+        let sigma = if rounds == 0 {
+            raw_rms
+        } else {
+            (sum_d2(kept) / count as f64 - (raw_mean - mean(kept)).powi(2)).max(0.0).sqrt()
+        };
+        let below = kept.partition_point(|&v| (v as f64) < median - k * sigma);
+        let upto = kept.partition_point(|&v| (v as f64) < median + k * sigma);
+        let new_count = upto - below;
+        if new_count > 0 {
+            hi = lo + upto;
+            lo += below;
         }
         rounds += 1;
-        let changed = kept.abs_diff(last) as f64;
-        if changed < CONVERGENCE * last as f64 || rounds >= MAX_ROUNDS {
+        let changed = new_count.abs_diff(count) as f64;
+        if changed < CONVERGENCE * count as f64 || rounds >= MAX_ROUNDS {
             break;
         }
     }
     if rounds > ROUNDS_BEFORE_FALLBACK {
-        return Some(raw);
+        return (raw_rms > 0.0).then_some(ClippedStats {
+            mean: raw_mean,
+            rms: raw_rms,
+        });
     }
-    let kept = &mut values[..kept];
+    let kept = &values[lo..hi];
+    let count = kept.len() as f64;
+    if count < 2.0 {
+        return None;
+    }
     let mean = mean(kept);
-    let sigma = std_dev(kept, 1);
+    let variance =
+        sum_d2(kept) / (count - 1.0) - (raw_mean - mean).powi(2) * count / (count - 1.0);
+    let sigma = variance.max(0.0).sqrt();
     if !(sigma > 0.0) {
         return None;
     }
-    let median = median(kept);
+    let median = kept[kept.len() / 2] as f64;
     let centre = if (mean - median).abs() / sigma <= SKEW_LIMIT {
         2.5 * median - 1.5 * mean
     } else {
@@ -67,7 +123,7 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: f64) -> Option<ClippedStats> 
     };
     Some(ClippedStats {
         mean: centre,
-        rms: sigma * clipped_gaussian_correction(kappa),
+        rms: sigma * clipped_gaussian_correction(k),
     })
 }
 
@@ -76,19 +132,6 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: f64) -> Option<ClippedStats> 
 fn clipped_gaussian_correction(kappa: f64) -> f64 {
     let r1 = (2.0 * std::f64::consts::PI).sqrt() * erf(kappa / std::f64::consts::SQRT_2);
     (r1 / (r1 - 2.0 * kappa * (-kappa * kappa / 2.0).exp())).sqrt()
-}
-
-/// Moves the values strictly within `limit` of `centre` to the front, keeping
-/// nothing else; returns how many there are.
-fn partition_within(values: &mut [f32], centre: f64, limit: f64) -> usize {
-    let mut kept = 0;
-    for i in 0..values.len() {
-        if (values[i] as f64 - centre).abs() < limit {
-            values.swap(kept, i);
-            kept += 1;
-        }
-    }
-    kept
 }
 
 pub(crate) fn mean(values: &[f32]) -> f64 {
@@ -102,20 +145,9 @@ pub(crate) fn std_dev(values: &[f32], ddof: usize) -> f64 {
     (ss / (values.len() - ddof) as f64).sqrt()
 }
 
-/// numpy's median: the middle value, or the mean of the two middle values.
-fn median(values: &mut [f32]) -> f64 {
-    let n = values.len();
-    let (_, upper, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
-    let upper = *upper as f64;
-    if n % 2 == 1 {
-        return upper;
-    }
-    let lower = values[..n / 2].iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    (lower + upper) / 2.0
-}
-
-/// The error function, to 1.2e-7 (Numerical Recipes' erfc Chebyshev fit).
-pub(crate) fn erf(x: f64) -> f64 {
+/// The complementary error function, to a relative 1.2e-7 everywhere
+/// (Numerical Recipes' Chebyshev fit), so that its far tail stays accurate.
+pub(crate) fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23
@@ -126,12 +158,33 @@ pub(crate) fn erf(x: f64) -> f64 {
                         + t * (0.278_868_07
                             + t * (-1.135_203_98
                                 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let erfc = t * poly.exp();
+    let tail = t * poly.exp();
     if x >= 0.0 {
-        1.0 - erfc
+        tail
     } else {
-        erfc - 1.0
+        2.0 - tail
     }
+}
+
+pub(crate) fn erf(x: f64) -> f64 {
+    1.0 - erfc(x)
+}
+
+/// The inverse of [`erfc`] on `(0, 2)`, by Newton's method.
+pub(crate) fn erfc_inv(y: f64) -> f64 {
+    if !(y > 0.0 && y < 2.0) {
+        return f64::NAN;
+    }
+    // exp(-x^2) ~ y is close for small y; Newton converges from there.
+    let mut x = if y < 1.0 { (-y.ln()).sqrt() } else { -(-(2.0 - y).ln()).sqrt() };
+    for _ in 0..100 {
+        let step = (erfc(x) - y) / (2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp());
+        x += step;
+        if step.abs() < 1e-12 * x.abs().max(1.0) {
+            break;
+        }
+    }
+    x
 }
 
 #[cfg(test)]
@@ -149,7 +202,7 @@ mod tests {
     #[test]
     fn clipped_rms_of_pure_noise_is_the_noise_sigma() {
         let mut v = gaussian_noise(200_000, 2.0, 1);
-        let s = clipped_stats(&mut v, 3.0).unwrap();
+        let s = clipped_stats(&mut v, Kappa::Fixed(3.0)).unwrap();
         assert!((s.rms - 2.0).abs() < 0.02, "{s:?}");
         assert!(s.mean.abs() < 0.03, "{s:?}");
     }
@@ -163,7 +216,7 @@ mod tests {
             v[i] += 500.0;
         }
         let raw = std_dev(&v, 1);
-        let s = clipped_stats(&mut v, 3.0).unwrap();
+        let s = clipped_stats(&mut v, Kappa::Fixed(3.0)).unwrap();
         assert!(raw > 10.0);
         assert!((s.rms - 1.0).abs() < 0.03, "{s:?}");
     }
@@ -172,9 +225,9 @@ mod tests {
     fn blanks_are_ignored_and_constant_regions_have_no_noise() {
         let mut v = gaussian_noise(10_000, 1.0, 4);
         v.extend(std::iter::repeat_n(f32::NAN, 5_000));
-        assert!((clipped_stats(&mut v, 3.0).unwrap().rms - 1.0).abs() < 0.05);
-        assert_eq!(clipped_stats(&mut vec![0.5; 100], 3.0), None);
-        assert_eq!(clipped_stats(&mut vec![f32::NAN; 100], 3.0), None);
+        assert!((clipped_stats(&mut v, Kappa::Fixed(3.0)).unwrap().rms - 1.0).abs() < 0.05);
+        assert_eq!(clipped_stats(&mut vec![0.5; 100], Kappa::Fixed(3.0)), None);
+        assert_eq!(clipped_stats(&mut vec![f32::NAN; 100], Kappa::Fixed(3.0)), None);
     }
 
     #[test]
@@ -185,8 +238,13 @@ mod tests {
     }
 
     #[test]
-    fn median_follows_numpy_for_even_counts() {
-        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&mut [5.0, 1.0, 3.0]), 3.0);
+    fn erfc_inverse_inverts_erfc_far_into_the_tail() {
+        for x in [-1.0, 0.1, 1.0, 3.0, 4.4, 5.5] {
+            assert!((erfc_inv(erfc(x)) - x).abs() < 1e-6, "{x}");
+        }
+        // The kappa PyBDSF derives for a million pixels of 21.3-pixel beams.
+        let k = Kappa::FromBeam { beam_area_px: 21.28 }.for_count(1_000_000);
+        assert!((k - 4.39).abs() < 0.02, "{k}");
+        assert_eq!(Kappa::FromBeam { beam_area_px: 21.28 }.for_count(100), 3.0);
     }
 }
