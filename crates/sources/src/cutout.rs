@@ -242,6 +242,7 @@ mod tests {
             major_px: 3.0,
             minor_px: 3.0,
             pa_deg: 0.0,
+            runs: Vec::new(),
         }
     }
 

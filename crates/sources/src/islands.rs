@@ -5,7 +5,7 @@
 //! never part of an island.
 
 use crate::background::Background;
-use crate::labeller::{runs_where, Component, RowLabeller};
+use crate::labeller::{runs_where, Component, Run, RowLabeller};
 use prospector_image::{Image, PixelRect};
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +76,7 @@ pub struct Island {
     pub peak_flux: f64,
     pub peak_x: usize,
     pub peak_y: usize,
-    /// Sum of `value - mean` over the island divided by the beam area in pixels (Jy).
+    /// Sum of the island's pixels divided by the beam area in pixels (Jy).
     pub total_flux: f64,
     /// Mean of the background rms and mean maps over the island (Jy/beam).
     pub rms: f64,
@@ -88,6 +88,9 @@ pub struct Island {
     pub major_px: f64,
     pub minor_px: f64,
     pub pa_deg: f64,
+    /// The island's pixels, row by row.
+    #[serde(skip)]
+    pub runs: Vec<Run>,
 }
 
 /// Every connected set of pixels of `image` above `thresh_isl`, runs kept, in
@@ -127,7 +130,7 @@ pub fn measure(
     component.sort_runs();
     let mut peak = (f64::NEG_INFINITY, 0, 0);
     let mut sums = Moments::default();
-    let (mut rms_sum, mut mean_sum) = (0.0, 0.0);
+    let (mut rms_sum, mut mean_sum, mut flux_sum) = (0.0, 0.0, 0.0);
     for run in &component.runs {
         for x in run.x0..run.x1 {
             let v = image.get(x, run.y)? as f64;
@@ -136,6 +139,7 @@ pub fn measure(
                 peak = (v, x, run.y);
             }
             rms_sum += r;
+            flux_sum += v;
             mean_sum += m;
             sums.add(x as f64, run.y as f64, v - m);
         }
@@ -162,13 +166,14 @@ pub fn measure(
         peak_flux,
         peak_x,
         peak_y,
-        total_flux: sums.w / beam_area_px,
+        total_flux: flux_sum / beam_area_px,
         rms: rms_sum / n,
         mean: mean_sum / n,
         snr: (peak_flux - peak_mean) / peak_rms,
         major_px,
         minor_px,
         pa_deg,
+        runs: component.runs,
     })
 }
 
