@@ -7,6 +7,7 @@ Writes into OUTDIR:
   srl.csv      PyBDSF's source list (csv, as write_catalog writes it)
   rms.fits     the background rms map PyBDSF used (rmsd_I)
   mean.fits    the background mean map (mean_I)
+  islands.fits PyBDSF's island mask (1 inside an island, 0 outside)
   run.json     wall time of process_image, box sizes and counts
 PyBDSF runs with thresh_isl=3, thresh_pix=5 (its defaults) and quiet output.
 """
@@ -36,9 +37,13 @@ def main():
     img = bdsf.process_image(a.image, **kw)
     elapsed = time.perf_counter() - start
     srl = os.path.join(a.outdir, "srl.csv")
+    if os.path.exists(srl):
+        os.remove(srl)
     img.write_catalog(outfile=srl, format="csv", catalog_type="srl", clobber=True)
     img.export_image(outfile=os.path.join(a.outdir, "rms.fits"), img_type="rms", clobber=True)
     img.export_image(outfile=os.path.join(a.outdir, "mean.fits"), img_type="mean", clobber=True)
+    img.export_image(outfile=os.path.join(a.outdir, "islands.fits"), img_type="island_mask",
+                     mask_dilation=0, clobber=True)
     info = {
         "seconds": elapsed,
         "rms_box": list(img.rms_box),

@@ -98,7 +98,7 @@ impl Default for BackgroundConfig {
             kappa: None,
             rms_map: None,
             mean_map: MeanMapMode::Default,
-            max_sample: 16 * 1024 * 1024,
+            max_sample: 4 * 1024 * 1024,
         }
     }
 }
@@ -244,16 +244,16 @@ impl Background {
 
     /// Background mean and rms at pixel `(x, y)` of the full image.
     pub fn at(&self, x: usize, y: usize) -> (f64, f64) {
-        let sample = |values: &[f32]| match &self.grid {
-            Some(g) => g.interpolate(values, x - self.image.x0, y - self.image.y0),
-            None => f64::NAN,
+        let (gx, gy) = (x - self.image.x0, y - self.image.y0);
+        let from_grid = |pick: fn(&Grid) -> &[f32]| {
+            self.grid
+                .as_ref()
+                .map_or(f64::NAN, |g| g.interpolate(pick(g), gx, gy))
         };
         let mean = self
             .constant_mean
-            .unwrap_or_else(|| sample(self.grid.as_ref().map_or(&[][..], |g| &g.mean)));
-        let rms = self
-            .constant_rms
-            .unwrap_or_else(|| sample(self.grid.as_ref().map_or(&[][..], |g| &g.rms)));
+            .unwrap_or_else(|| from_grid(|g| &g.mean));
+        let rms = self.constant_rms.unwrap_or_else(|| from_grid(|g| &g.rms));
         (mean, rms)
     }
 

@@ -21,6 +21,8 @@ pub enum SourcesError {
     },
     #[error("{path}: {source}")]
     Csv { path: PathBuf, source: csv::Error },
+    #[error("{0}")]
+    Fits(String),
     #[error(transparent)]
     Cutouts(#[from] prospector_cutouts::CutoutSetError),
 }
