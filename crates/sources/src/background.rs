@@ -11,6 +11,7 @@
 //!   whose coordinate is the image edge;
 //! - otherwise the image is mirror-padded by `size / 2` and boxes start at
 //!   `i * step` in the padded frame.
+//!
 //! Box counts use PyBDSF's (Python 3, true division) arithmetic, so the grid
 //! has the same nodes and node coordinates as PyBDSF's. A box with more than 20
 //! unblanked pixels gets clipped statistics, one with 6..=20 a plain mean and
@@ -136,7 +137,7 @@ impl Background {
         threads: usize,
     ) -> Result<Background, SourcesError> {
         let kappa = match config.kappa {
-            Some(k) if !(k > 0.0) => {
+            Some(k) if k.is_nan() || k <= 0.0 => {
                 return Err(SourcesError::Config(format!(
                     "kappa must be positive, got {k}"
                 )))
@@ -280,7 +281,7 @@ pub fn default_box(width: usize, height: usize, beam: &PixelBeam, largest_island
     let min_size = (beam.major_sigma_px() * 9.0) as usize;
     let mut size = (smaller / 10.0).max(largest_island as f64 * 5.0) as usize;
     size = size.max(min_size);
-    if size % 10 == 0 {
+    if size.is_multiple_of(10) {
         size += 1;
     }
     let step = round_half_even((size as f64 / 3.0).min(smaller / 10.0)) as usize;
@@ -314,7 +315,7 @@ fn whole_image_stats(
     let mut k = 0usize;
     for_each_band(source, BAND_ROWS, |band| {
         for &v in band.pixels().iter().filter(|v| v.is_finite()) {
-            if k % every == 0 {
+            if k.is_multiple_of(every) {
                 sample.push(v);
             }
             k += 1;

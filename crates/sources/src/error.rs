@@ -12,8 +12,6 @@ pub enum SourcesError {
     NoBackground,
     #[error("invalid finder configuration: {0}")]
     Config(String),
-    #[error(transparent)]
-    Truncated(#[from] crate::tiling::TruncatedIsland),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -146,7 +146,8 @@ pub fn measure(
     }
     let (peak_flux, peak_x, peak_y) = peak;
     let (peak_mean, peak_rms) = background.at(peak_x, peak_y);
-    if !((peak_flux - peak_mean) / cuts.thresh_pix > peak_rms) {
+    let peak_passes = (peak_flux - peak_mean) / cuts.thresh_pix > peak_rms;
+    if !peak_passes {
         return None;
     }
     let n = component.pixels as f64;
@@ -245,7 +246,7 @@ mod tests {
         for (i, v) in data.iter_mut().enumerate() {
             let (x, y) = ((i % w) as f64, (i / w) as f64);
             // Alternating +-1 "noise" gives a clipped rms of 1 and mean 0.
-            *v = if (i + i / w) % 2 == 0 { 1.0 } else { -1.0 };
+            *v = if (i + i / w).is_multiple_of(2) { 1.0 } else { -1.0 };
             for &(cx, cy, peak, sa, sb, th) in blobs {
                 let (dx, dy) = (x - cx, y - cy);
                 let u = dx * th.cos() + dy * th.sin();

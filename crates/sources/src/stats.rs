@@ -1,5 +1,5 @@
 //! Kappa-sigma clipped statistics, as PyBDSF 1.14.1 computes them
-//! (`functions.bstat`, the PySE method, on sorted values):
+//! (`functions.bstat`, the PySE method):
 //! - start from all values; the first round's sigma is the raw standard
 //!   deviation (ddof = 1), later rounds' the population standard deviation of
 //!   the values kept;
@@ -10,6 +10,7 @@
 //!   values are nearly symmetric (|mean - median| <= 0.3 sigma), else the median;
 //!   the rms is their standard deviation (ddof = 1) corrected for the tails the
 //!   clipping removed.
+//!
 //! When the clipping does not converge (more than 198 rounds) PyBDSF uses the
 //! raw mean and rms; so do we. `kappa` is fixed, or (PyBDSF's default) follows
 //! the number of independent beams among the values kept:
@@ -58,41 +59,42 @@ pub struct ClippedStats {
     pub rms: f64,
 }
 
-/// Clipped statistics of the finite values in `values` (sorted in place), or
+/// Clipped statistics of the finite values in `values` (reordered in place), or
 /// `None` when fewer than two values are finite or they are all equal (a region of
 /// constant value has no noise to measure; PyBDSF stops with an error there).
+///
+/// PyBDSF sorts the values once and clips by binary search; we select the
+/// median and partition instead (the same sets of values, without the sort).
 pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats> {
     values.retain(|v| v.is_finite());
     if values.len() < 2 {
         return None;
     }
-    values.sort_unstable_by(f32::total_cmp);
     let n = values.len();
     let raw_mean = mean(values);
-    let sum_d2 = |kept: &[f32]| kept.iter().map(|&v| (v as f64 - raw_mean).powi(2)).sum::<f64>();
-    let raw_rms = (sum_d2(values) / (n - 1) as f64).sqrt();
-    let (mut lo, mut hi) = (0, n);
+    let raw_rms = (sum_sq_dev(values, raw_mean) / (n - 1) as f64).sqrt();
+    let mut kept = n;
     let mut rounds = 0;
     let mut k;
     loop {
-        let kept = &values[lo..hi];
-        let count = kept.len();
+        let count = kept;
         k = kappa.for_count(count);
-        let median = kept[count / 2] as f64;
+        let median = upper_median(&mut values[..count]);
         let sigma = if rounds == 0 {
             raw_rms
         } else {
-            (sum_d2(kept) / count as f64 - (raw_mean - mean(kept)).powi(2)).max(0.0).sqrt()
+            let m = mean(&values[..count]);
+            (sum_sq_dev(&values[..count], raw_mean) / count as f64 - (raw_mean - m).powi(2))
+                .max(0.0)
+                .sqrt()
         };
-        let below = kept.partition_point(|&v| (v as f64) < median - k * sigma);
-        let upto = kept.partition_point(|&v| (v as f64) < median + k * sigma);
-        let new_count = upto - below;
-        if new_count > 0 {
-            hi = lo + upto;
-            lo += below;
+        let (low, high) = (median - k * sigma, median + k * sigma);
+        let inside = partition_front(&mut values[..count], |v| v >= low && v < high);
+        if inside > 0 {
+            kept = inside;
         }
         rounds += 1;
-        let changed = new_count.abs_diff(count) as f64;
+        let changed = inside.abs_diff(count) as f64;
         if changed < CONVERGENCE * count as f64 || rounds >= MAX_ROUNDS {
             break;
         }
@@ -103,19 +105,19 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats
             rms: raw_rms,
         });
     }
-    let kept = &values[lo..hi];
+    let kept = &mut values[..kept];
     let count = kept.len() as f64;
     if count < 2.0 {
         return None;
     }
     let mean = mean(kept);
-    let variance =
-        sum_d2(kept) / (count - 1.0) - (raw_mean - mean).powi(2) * count / (count - 1.0);
+    let variance = sum_sq_dev(kept, raw_mean) / (count - 1.0)
+        - (raw_mean - mean).powi(2) * count / (count - 1.0);
     let sigma = variance.max(0.0).sqrt();
-    if !(sigma > 0.0) {
+    if sigma.is_nan() || sigma <= 0.0 {
         return None;
     }
-    let median = kept[kept.len() / 2] as f64;
+    let median = upper_median(kept);
     let centre = if (mean - median).abs() / sigma <= SKEW_LIMIT {
         2.5 * median - 1.5 * mean
     } else {
@@ -125,6 +127,28 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats
         mean: centre,
         rms: sigma * clipped_gaussian_correction(k),
     })
+}
+
+/// The value at index `len / 2` of the sorted values (PyBDSF's median).
+fn upper_median(values: &mut [f32]) -> f64 {
+    let mid = values.len() / 2;
+    *values.select_nth_unstable_by(mid, f32::total_cmp).1 as f64
+}
+
+/// Moves the values satisfying `keep` (as f64) to the front; returns their count.
+fn partition_front(values: &mut [f32], keep: impl Fn(f64) -> bool) -> usize {
+    let mut front = 0;
+    for i in 0..values.len() {
+        if keep(values[i] as f64) {
+            values.swap(front, i);
+            front += 1;
+        }
+    }
+    front
+}
+
+fn sum_sq_dev(values: &[f32], centre: f64) -> f64 {
+    values.iter().map(|&v| (v as f64 - centre).powi(2)).sum()
 }
 
 /// The factor by which the standard deviation of a Gaussian truncated at

@@ -48,11 +48,10 @@ pub fn plan_tiles(image: PixelRect, core_size: usize, margin: usize) -> Vec<Tile
 /// A tile's window cut through an island that may belong to its core.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "island with bounding box {island:?} reaches the edge of tile window {window:?} \
-     (core {core:?}); read at least {needed:?} to complete it"
+    "island with bounding box {island:?} reaches the edge of tile window {window:?}; \
+     read at least {needed:?} to complete it"
 )]
 pub struct TruncatedIsland {
-    pub core: PixelRect,
     pub window: PixelRect,
     /// The part of the island inside the window.
     pub island: PixelRect,
@@ -99,7 +98,6 @@ pub fn islands_in_core(
                 .max(1);
                 let grown = bbox.expanded_within(margin, &image);
                 return Err(TruncatedIsland {
-                    core,
                     window,
                     island: bbox,
                     needed: union(&window, &grown),
