@@ -2,7 +2,7 @@
 //! They cannot be built on these machines (no Docker engine), so these checks are what
 //! stands between a typo and a failed image build.
 
-use crate::support::{chart_dir, deploy_dir, run, yaml_document};
+use crate::support::{chart_dir, deploy_dir, stdout_of_success, yaml_document};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,13 +60,7 @@ fn words(args: &str) -> Vec<&str> {
 #[test]
 fn dockerfiles_pass_hadolint() {
     for name in DOCKERFILES {
-        let out = run(Command::new(prospector_tests::tool("hadolint")).arg(dockerfile(name)));
-        assert!(
-            out.status.success(),
-            "hadolint found problems in {name}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        stdout_of_success(Command::new(prospector_tests::tool("hadolint")).arg(dockerfile(name)));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The dashboard survives Grafana's schema (grafana-foundation-sdk) with nothing dropped.
 
-use crate::support::{deploy_dir, python, run};
+use crate::support::{deploy_dir, printed, python, run};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -15,9 +15,8 @@ fn the_dashboard_round_trips_through_grafanas_schema_with_no_unknown_keys() {
     let out = check(&deploy_dir().join("grafana/prospector.json"));
     assert!(
         out.status.success(),
-        "the dashboard does not match Grafana's schema:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "the dashboard does not match Grafana's schema:\n{}",
+        printed(&out)
     );
 }
 

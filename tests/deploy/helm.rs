@@ -2,7 +2,7 @@
 //! combination of values, and encodes the operational promises the README makes.
 
 use crate::support::{
-    assert_valid_kubernetes, deploy_dir, is_custom_resource, lint_chart, named, of_kind,
+    assert_valid_kubernetes, deploy_dir, find_in, is_custom_resource, lint_chart, named, of_kind,
     render_chart, render_chart_output, rendered_config, selects, str_at,
 };
 use serde_json::Value;
@@ -78,10 +78,7 @@ fn container(deployment: &Value) -> &Value {
 }
 
 fn env_value<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
-    container["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)
+    find_in(&container["env"], "name", name)
 }
 
 #[test]
@@ -345,28 +342,14 @@ fn every_container_is_hardened_and_probed_on_its_health_port() {
             "{name}"
         );
         // /tmp is writable through an emptyDir, since the root filesystem is not.
-        let tmp = c["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["mountPath"] == "/tmp");
-        let tmp_volume = tmp.and_then(|m| {
-            pod["volumes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|v| v["name"] == m["name"])
-        });
+        let tmp = find_in(&c["volumeMounts"], "mountPath", "/tmp");
+        let tmp_volume = tmp.and_then(|m| find_in(&pod["volumes"], "name", str_at(m, "/name")));
         assert!(
             tmp_volume.is_some_and(|v| v.get("emptyDir").is_some()),
             "{name}: no /tmp emptyDir"
         );
         // Probes reach /healthz and /readyz on the metrics port, 9090.
-        let metrics_port = c["ports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "metrics");
+        let metrics_port = find_in(&c["ports"], "name", "metrics");
         assert_eq!(metrics_port.unwrap()["containerPort"], 9090, "{name}");
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz", "{name}");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz", "{name}");
@@ -436,33 +419,18 @@ fn the_evaluator_keeps_its_catalogues_on_a_volume_that_outlives_the_release() {
         claim["metadata"]["annotations"]["helm.sh/resource-policy"],
         "keep"
     );
-    let data = pod_spec(evaluator)["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "data")
-        .unwrap();
+    let data = find_in(&pod_spec(evaluator)["volumes"], "name", "data").unwrap();
     assert_eq!(
         data["persistentVolumeClaim"]["claimName"],
         "prospector-evaluator-data"
     );
-    let mount = container(evaluator)["volumeMounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "data")
-        .unwrap();
+    let mount = find_in(&container(evaluator)["volumeMounts"], "name", "data").unwrap();
     assert_eq!(mount["mountPath"], "/var/lib/prospector");
 
     let existing = render_chart(&["--set", "evaluator.persistence.existingClaim=catalogues"]);
     assert!(of_kind(&existing, "PersistentVolumeClaim").is_empty());
     let evaluator = named(&existing, "Deployment", "prospector-evaluator");
-    let data = pod_spec(evaluator)["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "data")
-        .unwrap();
+    let data = find_in(&pod_spec(evaluator)["volumes"], "name", "data").unwrap();
     assert_eq!(data["persistentVolumeClaim"]["claimName"], "catalogues");
 }
 

@@ -1,7 +1,7 @@
 //! The plain manifests (deploy/k8s): the base is the chart's rendering, and each overlay
 //! builds with kustomize into valid objects with the placement it promises.
 
-use crate::support::{assert_valid_kubernetes, deploy_dir, named, stdout_of_success};
+use crate::support::{assert_valid_kubernetes, deploy_dir, find_in, named, stdout_of_success};
 use serde_json::Value;
 use std::process::Command;
 
@@ -57,11 +57,7 @@ fn the_gpu_overlay_puts_the_cuda_scorer_on_gpu_nodes_and_the_cpu_overlay_does_no
         .as_str()
         .unwrap()
         .contains("prospector-scorer-cuda:"));
-    let device = scorer["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "PROSPECTOR_SCORER_DEVICE");
+    let device = find_in(&scorer["env"], "name", "PROSPECTOR_SCORER_DEVICE");
     assert_eq!(device.unwrap()["value"], "cuda");
     // The patch replaced the device, it did not add a second variable of the same name.
     let names: Vec<&Value> = scorer["env"]

@@ -1,7 +1,7 @@
 //! The example NATS configuration: nats-server accepts it, and a real server started with
 //! it gives each service user exactly the subjects its stage needs (least privilege).
 
-use crate::support::{deploy_dir, run};
+use crate::support::{deploy_dir, printed, run};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -177,7 +177,7 @@ fn nats_server_accepts_the_example_configuration() {
     assert!(
         out.status.success(),
         "nats-server -t rejected deploy/nats/nats-server.conf:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        printed(&out)
     );
 }
 

@@ -34,17 +34,31 @@ pub fn run(command: &mut Command) -> Output {
         .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"))
 }
 
-/// Runs a command that must succeed and returns its standard output.
+/// What a command printed, standard output then standard error.
+pub fn printed(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs a command that must succeed and returns its standard output; on failure panics
+/// with the command and everything it printed.
 pub fn stdout_of_success(command: &mut Command) -> String {
     let out = run(command);
     assert!(
         out.status.success(),
-        "{command:?} failed ({}):\n{}{}",
+        "{command:?} failed ({}):\n{}",
         out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        printed(&out)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The element of a JSON array whose `key` equals `value`, if any.
+pub fn find_in<'a>(array: &'a Value, key: &str, value: &str) -> Option<&'a Value> {
+    array.as_array()?.iter().find(|item| item[key] == value)
 }
 
 fn parse_json(text: &str, what: &str) -> Value {
@@ -103,14 +117,13 @@ pub fn render_chart_output(args: &[&str]) -> Output {
 
 /// The chart's rendered objects; panics with the renderer's message if rendering fails.
 pub fn render_chart(args: &[&str]) -> Vec<Value> {
-    let text = stdout_of_success(
-        helm_tool()
-            .arg("template")
-            .arg(chart_dir())
-            .arg("--json")
-            .args(args),
+    let out = render_chart_output(args);
+    assert!(
+        out.status.success(),
+        "the chart does not render with {args:?}:\n{}",
+        printed(&out)
     );
-    match parse_json(&text, "rendered chart") {
+    match parse_json(&String::from_utf8_lossy(&out.stdout), "rendered chart") {
         Value::Array(objects) => objects,
         other => panic!("the renderer printed no list: {other}"),
     }
@@ -119,11 +132,7 @@ pub fn render_chart(args: &[&str]) -> Vec<Value> {
 /// `helm lint --strict` of the chart; returns the linter's report on failure.
 pub fn lint_chart(args: &[&str]) -> Result<String, String> {
     let out = run(helm_tool().arg("lint").arg(chart_dir()).args(args));
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = printed(&out);
     if out.status.success() {
         Ok(report)
     } else {
@@ -156,11 +165,7 @@ pub fn assert_valid_kubernetes(objects: &[&Value], context: &str) {
         let out = run(Command::new(prospector_tests::tool("kubernetes-validate"))
             .args(["--strict", "-k", version])
             .args(&files));
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let report = printed(&out);
         let passed = report
             .lines()
             .filter(|l| l.contains(" passed for resource "))
