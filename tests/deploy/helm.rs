@@ -3,18 +3,20 @@
 
 use crate::support::{
     assert_valid_kubernetes, deploy_dir, find_in, is_custom_resource, lint_chart, named, of_kind,
-    render_chart, render_chart_output, rendered_config, selects, str_at,
+    render_chart, render_chart_output, rendered_config, selects, str_at, yaml_document,
 };
 use serde_json::Value;
 
 const COMPONENTS: [&str; 4] = ["tiler", "extractor", "scorer", "evaluator"];
 const TILER_INPUT: &str = r#"tiler.inputs=[{"name":"survey","mountPath":"/data/survey","volume":{"persistentVolumeClaim":{"claimName":"survey-images","readOnly":true}}}]"#;
 /// Every optional feature on at once.
-const EVERYTHING_ON: [&str; 16] = [
+const EVERYTHING_ON: [&str; 18] = [
     "--set",
     "autoscaling.mode=keda",
     "--set",
     "metrics.serviceMonitor.enabled=true",
+    "--set",
+    "metrics.prometheusRule.enabled=true",
     "--set",
     "networkPolicy.enabled=true",
     "--set",
@@ -102,6 +104,7 @@ fn every_rendered_object_is_valid_for_kubernetes_or_a_known_custom_resource() {
             match str_at(object, "/kind") {
                 "ScaledObject" => check_scaled_object(object, &objects),
                 "ServiceMonitor" => check_service_monitor(object, &objects),
+                "PrometheusRule" => check_prometheus_rule(object),
                 other => panic!("{name}: unexpected custom resource {other}"),
             }
         }
@@ -216,6 +219,15 @@ fn check_service_monitor(monitor: &Value, objects: &[Value]) {
     let endpoint = &monitor["spec"]["endpoints"][0];
     assert_eq!(endpoint["port"], "metrics");
     assert_eq!(endpoint["path"], "/metrics");
+}
+
+/// The PrometheusRule carries exactly the rules promtool checks and unit-tests.
+fn check_prometheus_rule(rule: &Value) {
+    let rules = yaml_document(&deploy_dir().join("prometheus/rules.yml"));
+    assert_eq!(
+        rule["spec"]["groups"], rules["groups"],
+        "the PrometheusRule differs from rules.yml"
+    );
 }
 
 #[test]

@@ -272,6 +272,15 @@ spec:
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      {{- if $root.Values.spreadAcrossNodes }}
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "prospector.selectorLabels" $ctx | nindent 14 }}
+      {{- end }}
       containers:
         - name: {{ .component }}
           image: {{ include "prospector.image" (list $root .image) }}
