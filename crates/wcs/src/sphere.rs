@@ -67,13 +67,13 @@ impl Rotation {
     }
 
     /// Native (phi, theta) to celestial (alpha, delta), radians.
-    pub(crate) fn to_celestial(&self, phi: f64, theta: f64) -> (f64, f64) {
+    pub(crate) fn celestial_of(&self, phi: f64, theta: f64) -> (f64, f64) {
         let (dlon, lat) = rotate(phi - self.phi_p, theta, self.sin_delta_p, self.cos_delta_p);
         (self.alpha_p + dlon, lat)
     }
 
     /// Celestial (alpha, delta) to native (phi, theta), radians.
-    pub(crate) fn to_native(&self, alpha: f64, delta: f64) -> (f64, f64) {
+    pub(crate) fn native_of(&self, alpha: f64, delta: f64) -> (f64, f64) {
         let (dlon, lat) = rotate(
             alpha - self.alpha_p,
             delta,

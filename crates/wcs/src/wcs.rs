@@ -195,7 +195,7 @@ impl Wcs {
         let u = self.cd[0][0] * dx + self.cd[0][1] * dy;
         let v = self.cd[1][0] * dx + self.cd[1][1] * dy;
         let (phi, theta) = self.plane.inverse(u, v)?;
-        let (alpha, delta) = self.rotation.to_celestial(phi, theta);
+        let (alpha, delta) = self.rotation.celestial_of(phi, theta);
         let ra = alpha.to_degrees().rem_euclid(360.0);
         // rem_euclid can round up to exactly 360 for tiny negative angles.
         let ra = if ra >= 360.0 { 0.0 } else { ra };
@@ -210,7 +210,7 @@ impl Wcs {
         }
         let (phi, theta) = self
             .rotation
-            .to_native(ra_deg.to_radians(), dec_deg.to_radians());
+            .native_of(ra_deg.to_radians(), dec_deg.to_radians());
         let (u, v) = self.plane.forward(phi, theta)?;
         let m = &self.cd_inverse;
         let x = self.crpix.0 + m[0][0] * u + m[0][1] * v;
