@@ -45,18 +45,24 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
     let good = good_image_bytes();
     let header_len = good.len() - padded(W * H * 4);
     let mut corpus = Vec::new();
-    let mut add = |name: &str, bytes: &[u8], fault: &'static str, expectation| -> std::io::Result<()> {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes)?;
-        corpus.push(BadInput {
-            path,
-            fault,
-            expectation,
-        });
-        Ok(())
-    };
+    let mut add =
+        |name: &str, bytes: &[u8], fault: &'static str, expectation| -> std::io::Result<()> {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes)?;
+            corpus.push(BadInput {
+                path,
+                fault,
+                expectation,
+            });
+            Ok(())
+        };
     use Expectation::*;
-    add("empty.fits", &[], "zero-length file", OpenFails("truncated"))?;
+    add(
+        "empty.fits",
+        &[],
+        "zero-length file",
+        OpenFails("truncated"),
+    )?;
     add(
         "not_fits.fits",
         b"ra,dec,flux\n12.5,-45.0,0.003\n",
@@ -83,7 +89,12 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
     )?;
     add(
         "no_end_card.fits",
-        &format!("{:<width$}", "SIMPLE  =                    T", width = 3 * BLOCK).into_bytes(),
+        &format!(
+            "{:<width$}",
+            "SIMPLE  =                    T",
+            width = 3 * BLOCK
+        )
+        .into_bytes(),
         "header blocks without an END card",
         OpenFails("truncated"),
     )?;
@@ -95,7 +106,14 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
     )?;
     add(
         "naxis0.fits",
-        &raw_fits(&[("SIMPLE", true.into()), ("BITPIX", 8i64.into()), ("NAXIS", 0i64.into())], &[]),
+        &raw_fits(
+            &[
+                ("SIMPLE", true.into()),
+                ("BITPIX", 8i64.into()),
+                ("NAXIS", 0i64.into()),
+            ],
+            &[],
+        ),
         "NAXIS = 0 (no image)",
         OpenFails("too_few_axes"),
     )?;
@@ -139,7 +157,10 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
     add(
         "trillion_pixels.fits",
         &raw_fits(
-            &with_cards(&[("NAXIS1", 1_000_000i64.into()), ("NAXIS2", 1_000_000i64.into())]),
+            &with_cards(&[
+                ("NAXIS1", 1_000_000i64.into()),
+                ("NAXIS2", 1_000_000i64.into()),
+            ]),
             &[],
         ),
         "header claims 10^12 pixels (4 TB) in a file of one block",
@@ -191,7 +212,12 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
         NoData,
     )?;
     let gzip = gzip_bytes(&good)?;
-    add("gzip.fits.gz", &gzip, "gzip-compressed FITS (valid)", ReadsFine)?;
+    add(
+        "gzip.fits.gz",
+        &gzip,
+        "gzip-compressed FITS (valid)",
+        ReadsFine,
+    )?;
     add(
         "gzip_truncated.fits.gz",
         &gzip[..gzip.len() / 3],
@@ -236,7 +262,11 @@ fn with_cards(changes: &[(&str, CardValue)]) -> Vec<(String, CardValue)> {
                     .iter()
                     .rposition(|(k, _)| k.starts_with("NAXIS"))
                     .map_or(cards.len(), |i| i + 1);
-                let at = if key.starts_with("NAXIS") { at } else { cards.len() };
+                let at = if key.starts_with("NAXIS") {
+                    at
+                } else {
+                    cards.len()
+                };
                 cards.insert(at, (key.to_string(), value.clone()));
             }
         }
@@ -245,7 +275,9 @@ fn with_cards(changes: &[(&str, CardValue)]) -> Vec<(String, CardValue)> {
 }
 
 fn image_values() -> Vec<f64> {
-    (0..W * H).map(|i| (i % W) as f64 * 0.5 + (i / W) as f64 * 0.01).collect()
+    (0..W * H)
+        .map(|i| (i % W) as f64 * 0.5 + (i / W) as f64 * 0.01)
+        .collect()
 }
 
 fn image_data() -> Vec<u8> {

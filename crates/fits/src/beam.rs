@@ -19,7 +19,9 @@ pub(crate) fn beam_from_header(header: &Header) -> Result<Beam, BeamFault> {
     let (major, minor, pa, source) = match (number("BMAJ"), number("BMIN")) {
         (Some(major), Some(minor)) => (major, minor, number("BPA"), "BMAJ/BMIN cards"),
         (Some(_), None) | (None, Some(_)) => {
-            return Err(BeamFault::Invalid("only one of BMAJ and BMIN is given".into()))
+            return Err(BeamFault::Invalid(
+                "only one of BMAJ and BMIN is given".into(),
+            ))
         }
         (None, None) => {
             // The last CLEAN in the history is the one that made these pixels.
@@ -34,7 +36,9 @@ pub(crate) fn beam_from_header(header: &Header) -> Result<Beam, BeamFault> {
     });
     for (name, v) in [("BMAJ", major), ("BMIN", minor)] {
         if !(v.is_finite() && v > 0.0) {
-            return Err(BeamFault::Invalid(format!("{name} = {v} (must be a positive size in degrees)")));
+            return Err(BeamFault::Invalid(format!(
+                "{name} = {v} (must be a positive size in degrees)"
+            )));
         }
     }
     if !pa.is_finite() {
@@ -64,7 +68,10 @@ mod tests {
     #[test]
     fn aips_clean_history_cards_give_the_beam() {
         let text = "AIPS   CLEAN BMAJ=  1.2345E-03 BMIN=  1.0000E-03 BPA=  45.00";
-        assert_eq!(parse_history_beam(text), Some((1.2345e-3, 1.0e-3, Some(45.0))));
+        assert_eq!(
+            parse_history_beam(text),
+            Some((1.2345e-3, 1.0e-3, Some(45.0)))
+        );
         assert_eq!(
             parse_history_beam("AIPS   CLEAN BMAJ=  2.0D-03 BMIN=  1.0D-03"),
             Some((2.0e-3, 1.0e-3, None))

@@ -32,7 +32,11 @@ pub enum FitsError {
         reason: String,
     },
     #[error("{}: the header claims {pixels} pixels, more than the limit of {limit} (OpenOptions::max_pixels); refused before reading", path.display())]
-    TooManyPixels { path: PathBuf, pixels: u128, limit: u64 },
+    TooManyPixels {
+        path: PathBuf,
+        pixels: u128,
+        limit: u64,
+    },
     #[error("{}: no usable celestial WCS: {source}", path.display())]
     Wcs { path: PathBuf, source: WcsError },
     #[error("{}: the image has {planes} planes along its extra axes ({axes}); choose one with OpenOptions::plane", path.display())]
@@ -93,7 +97,11 @@ impl FitsError {
         }
     }
 
-    pub(crate) fn cfitsio(path: &std::path::Path, action: &'static str, err: fitsio::errors::Error) -> Self {
+    pub(crate) fn cfitsio(
+        path: &std::path::Path,
+        action: &'static str,
+        err: fitsio::errors::Error,
+    ) -> Self {
         FitsError::Cfitsio {
             path: path.to_path_buf(),
             action,

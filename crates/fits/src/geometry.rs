@@ -45,7 +45,10 @@ impl Geometry {
         };
         let integer = |keyword: &str| match header.value(keyword) {
             Some(CardValue::Integer(v)) => Ok(*v),
-            Some(other) => Err(bad(keyword, format!("expected an integer, found {other:?}"))),
+            Some(other) => Err(bad(
+                keyword,
+                format!("expected an integer, found {other:?}"),
+            )),
             None => Err(bad(keyword, "missing".into())),
         };
         let bitpix = integer("BITPIX")?;
@@ -63,14 +66,20 @@ impl Geometry {
             });
         }
         if naxis > MAX_NAXIS {
-            return Err(bad("NAXIS", format!("{naxis} axes (FITS allows at most {MAX_NAXIS})")));
+            return Err(bad(
+                "NAXIS",
+                format!("{naxis} axes (FITS allows at most {MAX_NAXIS})"),
+            ));
         }
         let mut axes = Vec::with_capacity(naxis as usize);
         for n in 1..=naxis {
             let keyword = format!("NAXIS{n}");
             let length = integer(&keyword)?;
             if length < 1 {
-                return Err(bad(&keyword, format!("axis length {length}: the image has no pixels")));
+                return Err(bad(
+                    &keyword,
+                    format!("axis length {length}: the image has no pixels"),
+                ));
             }
             let ctype = match header.value(&format!("CTYPE{n}")) {
                 Some(CardValue::Text(s)) => s.trim().to_string(),

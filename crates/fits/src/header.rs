@@ -106,9 +106,9 @@ pub(crate) fn read_primary_header(path: &Path, gzip: bool) -> Result<(Header, u6
                 std::io::ErrorKind::UnexpectedEof if block_index == 0 && cards.is_empty() => {
                     first_block_fault(path, &block)
                 }
-                std::io::ErrorKind::UnexpectedEof => {
-                    truncated(format!("the header ends after {block_index} blocks without an END card"))
-                }
+                std::io::ErrorKind::UnexpectedEof => truncated(format!(
+                    "the header ends after {block_index} blocks without an END card"
+                )),
                 _ if gzip => truncated(format!("gzip stream is corrupt: {e}")),
                 _ => FitsError::Io {
                     path: path.to_path_buf(),
@@ -169,11 +169,20 @@ fn first_block_fault(path: &Path, partial: &[u8]) -> FitsError {
 fn not_fits(path: &Path, start: &[u8]) -> FitsError {
     let shown: String = String::from_utf8_lossy(&start[..start.len().min(20)])
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '.' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '.'
+            }
+        })
         .collect();
     FitsError::NotFits {
         path: path.to_path_buf(),
-        reason: format!("it does not start with 'SIMPLE  =' but with \"{}\"", shown.trim_end()),
+        reason: format!(
+            "it does not start with 'SIMPLE  =' but with \"{}\"",
+            shown.trim_end()
+        ),
     }
 }
 
@@ -247,20 +256,38 @@ mod tests {
 
     #[test]
     fn values_of_every_kind_parse() {
-        assert_eq!(card("NAXIS   =                    4").value, Some(CardValue::Integer(4)));
-        assert_eq!(card("SIMPLE  =                    T / std").value, Some(CardValue::Logical(true)));
+        assert_eq!(
+            card("NAXIS   =                    4").value,
+            Some(CardValue::Integer(4))
+        );
+        assert_eq!(
+            card("SIMPLE  =                    T / std").value,
+            Some(CardValue::Logical(true))
+        );
         assert_eq!(
             card("CDELT1  =  -1.388888888889E-03 /comment").value,
             Some(CardValue::Real(-1.388888888889e-3))
         );
-        assert_eq!(card("BMAJ    =    1.5D-02").value, Some(CardValue::Real(0.015)));
-        assert_eq!(card("EQUINOX =               2000.  / yr").value, Some(CardValue::Real(2000.0)));
+        assert_eq!(
+            card("BMAJ    =    1.5D-02").value,
+            Some(CardValue::Real(0.015))
+        );
+        assert_eq!(
+            card("EQUINOX =               2000.  / yr").value,
+            Some(CardValue::Real(2000.0))
+        );
         assert_eq!(
             card("WSCWEIGH= 'Briggs''(-0.5)'").value,
             Some(CardValue::Text("Briggs'(-0.5)".into()))
         );
-        assert_eq!(card("CTYPE1  = 'RA---SIN'  /").value, Some(CardValue::Text("RA---SIN".into())));
-        assert_eq!(card("CUNIT3  = ''").value, Some(CardValue::Text(String::new())));
+        assert_eq!(
+            card("CTYPE1  = 'RA---SIN'  /").value,
+            Some(CardValue::Text("RA---SIN".into()))
+        );
+        assert_eq!(
+            card("CUNIT3  = ''").value,
+            Some(CardValue::Text(String::new()))
+        );
     }
 
     #[test]

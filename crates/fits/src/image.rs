@@ -220,7 +220,9 @@ impl FitsImage {
         let hdu = file.primary_hdu().map_err(fail)?;
         let pixels: Vec<f32> = if self.geometry.bitpix == -32 {
             let mut raw: Vec<f32> = hdu.read_region(&mut file, &range_refs).map_err(fail)?;
-            raw.iter_mut().filter(|v| !v.is_finite()).for_each(|v| *v = f32::NAN);
+            raw.iter_mut()
+                .filter(|v| !v.is_finite())
+                .for_each(|v| *v = f32::NAN);
             raw
         } else {
             let raw: Vec<f64> = hdu.read_region(&mut file, &range_refs).map_err(fail)?;
@@ -257,7 +259,12 @@ impl FitsImage {
             CardValue::Integer(b) => *b as f64,
             _ => return None,
         };
-        let number = |k: &str, default: f64| self.header.value(k).and_then(|v| v.as_f64()).unwrap_or(default);
+        let number = |k: &str, default: f64| {
+            self.header
+                .value(k)
+                .and_then(|v| v.as_f64())
+                .unwrap_or(default)
+        };
         Some(blank * number("BSCALE", 1.0) + number("BZERO", 0.0))
     }
 }
@@ -283,7 +290,11 @@ fn check_length(path: &Path, header_bytes: u64, geometry: &Geometry) -> Result<(
     Ok(())
 }
 
-fn choose_plane(path: &Path, geometry: &Geometry, requested: Option<usize>) -> Result<usize, FitsError> {
+fn choose_plane(
+    path: &Path,
+    geometry: &Geometry,
+    requested: Option<usize>,
+) -> Result<usize, FitsError> {
     let planes = geometry.planes();
     let planes_usize = usize::try_from(planes).unwrap_or(usize::MAX);
     match requested {

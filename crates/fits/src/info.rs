@@ -115,7 +115,12 @@ fn sample_stats(image: &FitsImage) -> Result<SampleStats, FitsError> {
     for &y in &rows {
         let row = image.read_rect(PixelRect::new(0, y, image.width(), 1))?;
         pixels += row.pixels().len();
-        finite.extend(row.pixels().iter().filter(|v| v.is_finite()).map(|&v| f64::from(v)));
+        finite.extend(
+            row.pixels()
+                .iter()
+                .filter(|v| v.is_finite())
+                .map(|&v| f64::from(v)),
+        );
     }
     let blank_fraction = if pixels == 0 {
         0.0
@@ -147,7 +152,10 @@ fn median_in_place(values: &mut [f64]) -> Option<f64> {
     if n % 2 == 1 {
         return Some(upper);
     }
-    let lower = values[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lower = values[..n / 2]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     Some(0.5 * (lower + upper))
 }
 
@@ -157,7 +165,13 @@ impl fmt::Display for ImageInfo {
         let axes: Vec<String> = self
             .axes
             .iter()
-            .map(|a| format!("{}={}", if a.ctype.is_empty() { "?" } else { &a.ctype }, a.length))
+            .map(|a| {
+                format!(
+                    "{}={}",
+                    if a.ctype.is_empty() { "?" } else { &a.ctype },
+                    a.length
+                )
+            })
             .collect();
         writeln!(
             f,
@@ -169,7 +183,11 @@ impl fmt::Display for ImageInfo {
             self.bitpix,
             if self.gzip { ", gzip" } else { "" }
         )?;
-        writeln!(f, "  units      {}", self.bunit.as_deref().unwrap_or("(no BUNIT)"))?;
+        writeln!(
+            f,
+            "  units      {}",
+            self.bunit.as_deref().unwrap_or("(no BUNIT)")
+        )?;
         match (&self.beam, &self.beam_problem) {
             (Some(b), _) => writeln!(
                 f,

@@ -106,9 +106,16 @@ fn check_columns(columns: &[Column]) -> Result<(), String> {
     let printable = |s: &str| s.chars().all(|c| (' '..='~').contains(&c));
     for (i, column) in columns.iter().enumerate() {
         if column.name.is_empty() || !printable(&column.name) {
-            return Err(format!("column {}: name '{}' is empty or not printable ASCII", i + 1, column.name));
+            return Err(format!(
+                "column {}: name '{}' is empty or not printable ASCII",
+                i + 1,
+                column.name
+            ));
         }
-        if columns[..i].iter().any(|c| c.name.eq_ignore_ascii_case(&column.name)) {
+        if columns[..i]
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(&column.name))
+        {
             return Err(format!("column name '{}' appears twice", column.name));
         }
         if column.len() != rows {
@@ -120,11 +127,17 @@ fn check_columns(columns: &[Column]) -> Result<(), String> {
             ));
         }
         if column.unit.as_deref().is_some_and(|u| !printable(u)) {
-            return Err(format!("column '{}': unit is not printable ASCII", column.name));
+            return Err(format!(
+                "column '{}': unit is not printable ASCII",
+                column.name
+            ));
         }
         if let ColumnData::Text(values) = &column.data {
             if let Some(bad) = values.iter().find(|v| !printable(v)) {
-                return Err(format!("column '{}': value {bad:?} is not printable ASCII", column.name));
+                return Err(format!(
+                    "column '{}': value {bad:?} is not printable ASCII",
+                    column.name
+                ));
             }
         }
     }

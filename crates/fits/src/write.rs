@@ -57,7 +57,9 @@ impl ImageWriter {
             reason,
         };
         if width == 0 || height == 0 {
-            return Err(invalid(format!("an image of {width}x{height} pixels has no pixels")));
+            return Err(invalid(format!(
+                "an image of {width}x{height} pixels has no pixels"
+            )));
         }
         for (keyword, value) in extra_cards {
             check_card(keyword, value).map_err(&invalid)?;
@@ -100,7 +102,7 @@ impl ImageWriter {
     /// a multiple of `width` values, row-major. NaN is stored as NaN (blank).
     pub fn write_rows(&mut self, first_row: usize, pixels: &[f32]) -> Result<(), FitsError> {
         let rows = pixels.len() / self.width;
-        if pixels.len() % self.width != 0 || first_row + rows > self.height {
+        if !pixels.len().is_multiple_of(self.width) || first_row + rows > self.height {
             return Err(FitsError::InvalidOutput {
                 path: self.path.clone(),
                 reason: format!(
@@ -130,7 +132,9 @@ impl ImageWriter {
             let _ = std::fs::remove_file(&self.path);
             return Err(FitsError::InvalidOutput {
                 path: self.path,
-                reason: format!("{missing} rows were never written (first: row {first}); file removed"),
+                reason: format!(
+                    "{missing} rows were never written (first: row {first}); file removed"
+                ),
             });
         }
         drop(self.file);
@@ -147,7 +151,8 @@ pub fn write_image(
     beam: Option<&Beam>,
     extra_cards: &[(String, CardValue)],
 ) -> Result<(), FitsError> {
-    let mut writer = ImageWriter::create(path, image.width(), image.height(), wcs, beam, extra_cards)?;
+    let mut writer =
+        ImageWriter::create(path, image.width(), image.height(), wcs, beam, extra_cards)?;
     writer.write_rows(0, image.pixels())?;
     writer.finish()
 }
@@ -157,14 +162,18 @@ fn check_card(keyword: &str, value: &CardValue) -> Result<(), String> {
         .chars()
         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if keyword.is_empty() || keyword.len() > 8 || !valid_chars {
-        return Err(format!("'{keyword}' is not a FITS keyword (1-8 of A-Z 0-9 - _)"));
+        return Err(format!(
+            "'{keyword}' is not a FITS keyword (1-8 of A-Z 0-9 - _)"
+        ));
     }
     if RESERVED.contains(&keyword) {
         return Err(format!("{keyword} is set by the writer itself"));
     }
     match value {
         CardValue::Logical(_) => Err(format!("{keyword}: logical card values are not supported")),
-        CardValue::Real(v) if !v.is_finite() => Err(format!("{keyword} = {v} is not a finite number")),
+        CardValue::Real(v) if !v.is_finite() => {
+            Err(format!("{keyword} = {v} is not a finite number"))
+        }
         CardValue::Text(s) if !s.chars().all(|c| (' '..='~').contains(&c)) => {
             Err(format!("{keyword}: FITS strings must be printable ASCII"))
         }

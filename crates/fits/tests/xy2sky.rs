@@ -37,11 +37,20 @@ fn xy2sky(path: &Path, pixels: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let rows: Vec<(f64, f64)> = text
         .lines()
         .map(|l| {
-            let f: Vec<f64> = l.split_whitespace().take(2).map(|t| t.parse().expect("a number")).collect();
+            let f: Vec<f64> = l
+                .split_whitespace()
+                .take(2)
+                .map(|t| t.parse().expect("a number"))
+                .collect();
             (f[0], f[1])
         })
         .collect();
-    assert_eq!(rows.len(), pixels.len(), "{}: xy2sky said\n{text}", path.display());
+    assert_eq!(
+        rows.len(),
+        pixels.len(),
+        "{}: xy2sky said\n{text}",
+        path.display()
+    );
     rows
 }
 
@@ -49,14 +58,14 @@ fn separation_arcsec(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (ra1, d1) = (a.0.to_radians(), a.1.to_radians());
     let (ra2, d2) = (b.0.to_radians(), b.1.to_radians());
     // Haversine: exact for tiny angles.
-    let h = ((d2 - d1) / 2.0).sin().powi(2) + d1.cos() * d2.cos() * ((ra2 - ra1) / 2.0).sin().powi(2);
+    let h =
+        ((d2 - d1) / 2.0).sin().powi(2) + d1.cos() * d2.cos() * ((ra2 - ra1) / 2.0).sin().powi(2);
     2.0 * h.sqrt().asin().to_degrees() * 3600.0
 }
 
 /// Checks one image; returns the largest separation found.
 fn check(path: &Path, steps: usize) -> f64 {
-    let image = FitsImage::open(path, &OpenOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let image = FitsImage::open(path, &OpenOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let pixels = grid(image.width(), image.height(), steps);
     let expected = xy2sky(path, &pixels);
     let mut worst: f64 = 0.0;
@@ -71,8 +80,15 @@ fn check(path: &Path, steps: usize) -> f64 {
             "{}: pixel ({x}, {y}): ours {ours:?}, xy2sky {sky:?}: {sep:.4}\" apart",
             path.display()
         );
-        let (bx, by) = image.wcs().sky_to_pixel(ours.0, ours.1).expect("inverse exists");
-        assert!((bx - x).abs() < 1e-6 && (by - y).abs() < 1e-6, "{}: inverse at ({x}, {y})", path.display());
+        let (bx, by) = image
+            .wcs()
+            .sky_to_pixel(ours.0, ours.1)
+            .expect("inverse exists");
+        assert!(
+            (bx - x).abs() < 1e-6 && (by - y).abs() < 1e-6,
+            "{}: inverse at ({x}, {y})",
+            path.display()
+        );
         worst = worst.max(sep);
     }
     worst
@@ -89,7 +105,14 @@ fn fullfield_and_pybdsf_images_match_xy2sky() {
 #[test]
 fn all_1255_mirabest_cutouts_match_xy2sky() {
     let images = common::mirabest_images();
-    assert_eq!(images.len(), 1255, "MiraBest fits150 should hold 1255 images");
+    assert_eq!(
+        images.len(),
+        1255,
+        "MiraBest fits150 should hold 1255 images"
+    );
     let worst = images.iter().map(|p| check(p, 4)).fold(0.0, f64::max);
-    eprintln!("MiraBest: worst separation {worst:.2e} arcsec over {} images", images.len());
+    eprintln!(
+        "MiraBest: worst separation {worst:.2e} arcsec over {} images",
+        images.len()
+    );
 }

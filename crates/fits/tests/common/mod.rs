@@ -25,15 +25,25 @@ pub fn fullfield_images() -> Vec<PathBuf> {
         .expect("fullfield/ is readable")
         .map(|e| e.expect("directory entry").path())
         .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             name.ends_with(".fits") && !name.contains("aegean_comp")
         })
         .collect();
     images.sort();
     images.push(
-        data.join("pybdsf-reference/reference_outputs/tbdsf_process_image.in_fits.pybdsf.ch0_I.fits"),
+        data.join(
+            "pybdsf-reference/reference_outputs/tbdsf_process_image.in_fits.pybdsf.ch0_I.fits",
+        ),
     );
-    assert_eq!(images.len(), 6, "expected 5 fullfield images and the PyBDSF image");
+    assert_eq!(
+        images.len(),
+        6,
+        "expected 5 fullfield images and the PyBDSF image"
+    );
     images
 }
 
@@ -54,7 +64,8 @@ pub fn fitsverify(path: &std::path::Path) -> (usize, usize, String) {
         .arg(path)
         .output()
         .expect("fitsverify is installed (scripts/bootstrap.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     let summary = text
         .lines()
         .find(|l| l.contains("Verification found"))
