@@ -193,7 +193,13 @@ impl FitsImage {
     /// memory follows the rectangle, not the image. BSCALE/BZERO are applied;
     /// BLANK pixels (integer BITPIX), NaN and infinities come back as NaN.
     pub fn read_rect(&self, rect: PixelRect) -> Result<Image, FitsError> {
-        if rect.x1() > self.width() || rect.y1() > self.height() {
+        // Checked sums: a rectangle near usize::MAX must be refused, not overflow.
+        let inside = |start: usize, len: usize, limit: usize| {
+            start.checked_add(len).is_some_and(|end| end <= limit)
+        };
+        if !inside(rect.x0, rect.width, self.width())
+            || !inside(rect.y0, rect.height, self.height())
+        {
             return Err(FitsError::RectOutOfBounds {
                 path: self.path.clone(),
                 rect,

@@ -102,7 +102,10 @@ impl ImageWriter {
     /// a multiple of `width` values, row-major. NaN is stored as NaN (blank).
     pub fn write_rows(&mut self, first_row: usize, pixels: &[f32]) -> Result<(), FitsError> {
         let rows = pixels.len() / self.width;
-        if !pixels.len().is_multiple_of(self.width) || first_row + rows > self.height {
+        let fits = first_row
+            .checked_add(rows)
+            .is_some_and(|end| end <= self.height);
+        if !pixels.len().is_multiple_of(self.width) || !fits {
             return Err(FitsError::InvalidOutput {
                 path: self.path.clone(),
                 reason: format!(

@@ -138,3 +138,15 @@ fn the_pixel_limit_is_configurable() {
         .unwrap()
         .is_gzip());
 }
+
+#[test]
+fn absurd_rectangles_are_refused_not_overflowed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_corpus(dir.path()).unwrap();
+    let image = FitsImage::open(dir.path().join("nan_inf.fits"), &OpenOptions::default()).unwrap();
+    let huge = prospector_image::PixelRect::new(usize::MAX - 1, 0, 5, 1);
+    assert_eq!(
+        image.read_rect(huge).unwrap_err().kind(),
+        "rect_out_of_bounds"
+    );
+}

@@ -116,7 +116,9 @@ fn written_wcs_is_read_by_xy2sky_as_we_read_it() {
         1.5 / 3600.0,
     )
     .unwrap();
-    let wcs = source.resampled(120.0, 300.0, 100.0, 100.0, 64, 64);
+    let wcs = source
+        .resampled(120.0, 300.0, 100.0, 100.0, 64, 64)
+        .unwrap();
     let path = dir.path().join("cutout.fits");
     write_image(
         &path,

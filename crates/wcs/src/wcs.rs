@@ -163,14 +163,7 @@ impl Wcs {
             Projection::Arc => PlaneMap::Arc,
             Projection::Car => PlaneMap::Car,
         };
-        let det = cd[0][0] * cd[1][1] - cd[0][1] * cd[1][0];
-        if det == 0.0 || !det.is_finite() {
-            return Err(WcsError::SingularMatrix);
-        }
-        let cd_inverse = [
-            [cd[1][1] / det, -cd[0][1] / det],
-            [-cd[1][0] / det, cd[0][0] / det],
-        ];
+        let cd_inverse = invert(&cd)?;
         let rotation = Rotation::new(crval, projection.theta0_deg(), lonpole, latpole)?;
         Ok(Wcs {
             projection,
@@ -245,6 +238,8 @@ impl Wcs {
     /// (e.g. a 100x100 cutout shrunk to 64x64). Pixel edges are kept aligned: the
     /// outer edges of the new grid are the outer edges of the region, so new pixel
     /// centre u lies at old x = x0 - 0.5 + (u + 0.5) * width / new_width.
+    ///
+    /// Fails when a size is not positive or the origin is not finite.
     pub fn resampled(
         &self,
         x0: f64,
@@ -253,7 +248,30 @@ impl Wcs {
         height: f64,
         new_width: usize,
         new_height: usize,
-    ) -> Wcs {
+    ) -> Result<Wcs, WcsError> {
+        for (keyword, value) in [
+            ("region width", width),
+            ("region height", height),
+            ("new width", new_width as f64),
+            ("new height", new_height as f64),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(WcsError::InvalidValue {
+                    keyword: keyword.into(),
+                    value,
+                    reason: "a resampled region needs a positive size",
+                });
+            }
+        }
+        for (keyword, value) in [("region x0", x0), ("region y0", y0)] {
+            if !value.is_finite() {
+                return Err(WcsError::InvalidValue {
+                    keyword: keyword.into(),
+                    value,
+                    reason: "not a finite number",
+                });
+            }
+        }
         let sx = width / new_width as f64;
         let sy = height / new_height as f64;
         // old = s * new + (origin - 0.5 + 0.5 s), so new = (old - that) / s.
@@ -265,16 +283,12 @@ impl Wcs {
             [self.cd[0][0] * sx, self.cd[0][1] * sy],
             [self.cd[1][0] * sx, self.cd[1][1] * sy],
         ];
-        let det = cd[0][0] * cd[1][1] - cd[0][1] * cd[1][0];
-        Wcs {
+        Ok(Wcs {
             crpix,
             cd,
-            cd_inverse: [
-                [cd[1][1] / det, -cd[0][1] / det],
-                [-cd[1][0] / det, cd[0][0] / det],
-            ],
+            cd_inverse: invert(&cd)?,
             ..self.clone()
-        }
+        })
     }
 
     /// Header cards that describe this WCS on a 2-axis image (RA on axis 1, Dec on
@@ -334,6 +348,18 @@ impl Wcs {
     pub fn frame(&self) -> Frame {
         self.frame
     }
+}
+
+/// The inverse of a 2x2 matrix, refusing singular ones.
+fn invert(m: &[[f64; 2]; 2]) -> Result<[[f64; 2]; 2], WcsError> {
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    if det == 0.0 || !det.is_finite() {
+        return Err(WcsError::SingularMatrix);
+    }
+    Ok([
+        [m[1][1] / det, -m[0][1] / det],
+        [-m[1][0] / det, m[0][0] / det],
+    ])
 }
 
 /// Finds the RA and DEC axes (1-based FITS axis numbers) and their common projection.

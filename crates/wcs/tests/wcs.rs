@@ -263,7 +263,7 @@ fn offset_wcs_describes_the_sub_image() {
 fn resampled_cutout_keeps_pixel_edges_aligned() {
     let wcs = Wcs::simple(Projection::Tan, 150.0, 30.0, 75.0, 75.0, -0.0005, 0.0005).unwrap();
     // A 100x80 region at (20, 35) resampled to 64x64.
-    let small = wcs.resampled(20.0, 35.0, 100.0, 80.0, 64, 64);
+    let small = wcs.resampled(20.0, 35.0, 100.0, 80.0, 64, 64).unwrap();
     for &(u, v) in &[(0.0, 0.0), (63.0, 63.0), (31.5, 10.0)] {
         let x = 20.0 - 0.5 + (u + 0.5) * 100.0 / 64.0;
         let y = 35.0 - 0.5 + (v + 0.5) * 80.0 / 64.0;
@@ -273,6 +273,8 @@ fn resampled_cutout_keeps_pixel_edges_aligned() {
         let (bu, bv) = small.sky_to_pixel(a.0, a.1).unwrap();
         assert!((bu - u).abs() < 1e-9 && (bv - v).abs() < 1e-9);
     }
+    assert!(wcs.resampled(20.0, 35.0, 100.0, 80.0, 0, 64).is_err());
+    assert!(wcs.resampled(f64::NAN, 35.0, 100.0, 80.0, 64, 64).is_err());
     let (sx, sy) = small.pixel_scale_deg();
     assert!((sx - 0.0005 * 100.0 / 64.0).abs() < 1e-15);
     assert!((sy - 0.0005 * 80.0 / 64.0).abs() < 1e-15);
