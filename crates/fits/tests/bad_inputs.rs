@@ -95,23 +95,13 @@ fn a_chosen_plane_of_a_five_axis_cube_reads() {
     let dir = tempfile::tempdir().unwrap();
     write_corpus(dir.path()).unwrap();
     let path = dir.path().join("naxis5_cube.fits");
-    let image = FitsImage::open(
-        &path,
-        &OpenOptions {
-            plane: Some(5),
-            ..OpenOptions::default()
-        },
-    )
-    .unwrap();
+    let with_plane = |plane| OpenOptions {
+        plane: Some(plane),
+        ..OpenOptions::default()
+    };
+    let image = FitsImage::open(&path, &with_plane(5)).unwrap();
     assert_eq!(image.read_all().unwrap().pixels()[0], 1.0);
-    let err = FitsImage::open(
-        &path,
-        &OpenOptions {
-            plane: Some(6),
-            ..OpenOptions::default()
-        },
-    )
-    .unwrap_err();
+    let err = FitsImage::open(&path, &with_plane(6)).unwrap_err();
     assert_eq!(err.kind(), "plane_out_of_range");
 }
 

@@ -5,7 +5,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+
+use common::{separation_arcsec, xy2sky};
 
 use prospector_fits::{FitsImage, OpenOptions};
 
@@ -23,44 +24,6 @@ fn grid(width: usize, height: usize, steps: usize) -> Vec<(f64, f64)> {
         .into_iter()
         .flat_map(|y| xs.iter().map(move |&x| (x, y)))
         .collect()
-}
-
-/// (RA, Dec) from `xy2sky -d -n 9` for 0-based pixels (it takes 1-based ones).
-fn xy2sky(path: &Path, pixels: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut cmd = Command::new("xy2sky");
-    cmd.args(["-d", "-n", "9"]).arg(path);
-    for &(x, y) in pixels {
-        cmd.arg(format!("{}", x + 1.0)).arg(format!("{}", y + 1.0));
-    }
-    let out = cmd.output().expect("xy2sky (wcstools) is installed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let rows: Vec<(f64, f64)> = text
-        .lines()
-        .map(|l| {
-            let f: Vec<f64> = l
-                .split_whitespace()
-                .take(2)
-                .map(|t| t.parse().expect("a number"))
-                .collect();
-            (f[0], f[1])
-        })
-        .collect();
-    assert_eq!(
-        rows.len(),
-        pixels.len(),
-        "{}: xy2sky said\n{text}",
-        path.display()
-    );
-    rows
-}
-
-fn separation_arcsec(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (ra1, d1) = (a.0.to_radians(), a.1.to_radians());
-    let (ra2, d2) = (b.0.to_radians(), b.1.to_radians());
-    // Haversine: exact for tiny angles.
-    let h =
-        ((d2 - d1) / 2.0).sin().powi(2) + d1.cos() * d2.cos() * ((ra2 - ra1) / 2.0).sin().powi(2);
-    2.0 * h.sqrt().asin().to_degrees() * 3600.0
 }
 
 /// Checks one image; returns the largest separation found.
