@@ -22,7 +22,16 @@ fn pixel(x: usize, y: usize) -> f32 {
 
 fn wcs(size: usize) -> Wcs {
     let c = size as f64 / 2.0;
-    Wcs::simple(Projection::Sin, 201.0, -43.0, c, c, -1.1 / 3600.0, 1.1 / 3600.0).expect("valid WCS")
+    Wcs::simple(
+        Projection::Sin,
+        201.0,
+        -43.0,
+        c,
+        c,
+        -1.1 / 3600.0,
+        1.1 / 3600.0,
+    )
+    .expect("valid WCS")
 }
 
 /// Peak resident memory of this process, in MiB.
@@ -52,8 +61,16 @@ fn run_mode(mode: &str, path: &Path, size: usize) -> Result<f64, Box<dyn std::er
             Ok(0.0)
         }
         "write-whole" => {
-            let data: Vec<f32> = (0..size).flat_map(|y| (0..size).map(move |x| pixel(x, y))).collect();
-            write_image(path, &Image::from_vec(size, size, data)?, &wcs(size), None, &[])?;
+            let data: Vec<f32> = (0..size)
+                .flat_map(|y| (0..size).map(move |x| pixel(x, y)))
+                .collect();
+            write_image(
+                path,
+                &Image::from_vec(size, size, data)?,
+                &wcs(size),
+                None,
+                &[],
+            )?;
             Ok(0.0)
         }
         "read-tiles" => {
@@ -62,21 +79,35 @@ fn run_mode(mode: &str, path: &Path, size: usize) -> Result<f64, Box<dyn std::er
             for y0 in (0..size).step_by(TILE) {
                 for x0 in (0..size).step_by(TILE) {
                     let rect = PixelRect::new(x0, y0, TILE.min(size - x0), TILE.min(size - y0));
-                    sum += image.read_rect(rect)?.pixels().iter().map(|&v| f64::from(v)).sum::<f64>();
+                    sum += image
+                        .read_rect(rect)?
+                        .pixels()
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .sum::<f64>();
                 }
             }
             Ok(sum)
         }
         "read-all" => {
             let image = FitsImage::open(path, &OpenOptions::default())?;
-            Ok(image.read_all()?.pixels().iter().map(|&v| f64::from(v)).sum())
+            Ok(image
+                .read_all()?
+                .pixels()
+                .iter()
+                .map(|&v| f64::from(v))
+                .sum())
         }
         other => Err(format!("unknown mode {other}").into()),
     }
 }
 
 /// Runs a mode in a child process; returns (seconds, peak MiB, checksum).
-fn child(mode: &str, path: &Path, size: usize) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
+fn child(
+    mode: &str,
+    path: &Path,
+    size: usize,
+) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
     let out = Command::new(std::env::current_exe()?)
         .args(["--child", mode])
         .arg(path)
@@ -86,7 +117,10 @@ fn child(mode: &str, path: &Path, size: usize) -> Result<(f64, f64, f64), Box<dy
         return Err(format!("{mode} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<f64> = text.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
     match v.as_slice() {
         [secs, mib, checksum] => Ok((*secs, *mib, *checksum)),
         _ => Err(format!("{mode}: unexpected output {text}").into()),
@@ -99,14 +133,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (mode, path, size) = (&args[2], Path::new(&args[3]), args[4].parse()?);
         let start = Instant::now();
         let checksum = run_mode(mode, path, size)?;
-        println!("{} {} {}", start.elapsed().as_secs_f64(), peak_rss_mib(), checksum);
+        println!(
+            "{} {} {}",
+            start.elapsed().as_secs_f64(),
+            peak_rss_mib(),
+            checksum
+        );
         return Ok(());
     }
     let size: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(8192);
     let dir = tempfile::tempdir()?;
     let streamed = dir.path().join("streamed.fits");
     let whole = dir.path().join("whole.fits");
-    println!("{size} x {size} float image ({} MiB of pixels)", size * size * 4 / (1 << 20));
+    println!(
+        "{size} x {size} float image ({} MiB of pixels)",
+        size * size * 4 / (1 << 20)
+    );
     let ws = child("write-streamed", &streamed, size)?;
     let ww = child("write-whole", &whole, size)?;
     if std::fs::read(&streamed)? != std::fs::read(&whole)? {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use prospector_wcs::{CardValue, Projection, Wcs};
 
+use crate::card_format::{header_bytes, padded};
 use crate::header::BLOCK;
 
 /// What opening and reading a corpus file must do.
@@ -294,46 +295,14 @@ fn gzip_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     encoder.finish()
 }
 
-fn padded(n: usize) -> usize {
-    n.div_ceil(BLOCK) * BLOCK
-}
-
-/// A FITS file from header cards (written in fixed format, in order, then END)
-/// and raw big-endian data bytes, each padded to whole 2880-byte blocks.
-/// HISTORY and COMMENT cards take their text from a `CardValue::Text`.
+/// A FITS file from header cards (written in order, then END) and raw
+/// big-endian data bytes, each padded to whole 2880-byte blocks. HISTORY and
+/// COMMENT cards take their text from a `CardValue::Text`.
 pub fn raw_fits<K: AsRef<str>>(cards: &[(K, CardValue)], data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(padded((cards.len() + 1) * 80) + padded(data.len()));
-    for (keyword, value) in cards {
-        out.extend_from_slice(format_card(keyword.as_ref(), value).as_bytes());
-    }
-    out.extend_from_slice(format!("{:<80}", "END").as_bytes());
-    out.resize(padded(out.len()), b' ');
+    let mut out = header_bytes(cards);
     out.extend_from_slice(data);
     out.resize(padded(out.len()), 0);
     out
-}
-
-fn format_card(keyword: &str, value: &CardValue) -> String {
-    let card = match (keyword, value) {
-        ("HISTORY" | "COMMENT", CardValue::Text(text)) => format!("{keyword:<8}{text}"),
-        (_, CardValue::Logical(b)) => format!("{keyword:<8}= {:>20}", if *b { "T" } else { "F" }),
-        (_, CardValue::Integer(v)) => format!("{keyword:<8}= {v:>20}"),
-        (_, CardValue::Real(v)) => format!("{keyword:<8}= {:>20}", format_real(*v)),
-        (_, CardValue::Text(s)) => format!("{keyword:<8}= '{:<8}'", s.replace('\'', "''")),
-    };
-    format!("{card:<80}").chars().take(80).collect()
-}
-
-/// A real in 20 characters with a FITS exponent: `-1.2345678901234E+03`.
-fn format_real(v: f64) -> String {
-    let s = format!("{v:.13E}");
-    match s.split_once('E') {
-        Some((mantissa, exponent)) => {
-            let e: i32 = exponent.parse().unwrap_or(0);
-            format!("{mantissa}E{e:+03}")
-        }
-        None => s,
-    }
 }
 
 /// Big-endian bytes of `values` stored as BITPIX `bitpix` (values are cast).

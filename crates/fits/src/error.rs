@@ -70,6 +70,8 @@ pub enum FitsError {
         action: &'static str,
         message: String,
     },
+    #[error("{}: cannot use this file name: {reason}", path.display())]
+    UnsupportedPath { path: PathBuf, reason: String },
     #[error("{}: cannot write: {reason}", path.display())]
     InvalidOutput { path: PathBuf, reason: String },
 }
@@ -93,6 +95,7 @@ impl FitsError {
             FitsError::RectOutOfBounds { .. } => "rect_out_of_bounds",
             FitsError::AllBlank { .. } => "all_blank",
             FitsError::Cfitsio { .. } => "cfitsio",
+            FitsError::UnsupportedPath { .. } => "unsupported_path",
             FitsError::InvalidOutput { .. } => "invalid_output",
         }
     }

@@ -23,7 +23,7 @@ pub struct Card {
     pub keyword: String,
     /// The value, for `KEYWORD = value` cards whose value parses.
     pub value: Option<CardValue>,
-    /// Columns 9-80: the text of COMMENT and HISTORY cards.
+    /// Columns 9-80 without trailing blanks: the text of COMMENT and HISTORY cards.
     pub text: String,
 }
 
@@ -190,7 +190,7 @@ fn not_fits(path: &Path, start: &[u8]) -> FitsError {
 fn parse_card(raw: &[u8]) -> Card {
     let text = String::from_utf8_lossy(raw);
     let keyword = text.get(..8).unwrap_or(&text).trim_end().to_string();
-    let rest = text.get(8..).unwrap_or("").to_string();
+    let rest = text.get(8..).unwrap_or("").trim_end().to_string();
     let value = (rest.starts_with("= ") && keyword != "COMMENT" && keyword != "HISTORY")
         .then(|| parse_value(&rest[2..]))
         .flatten();

@@ -11,6 +11,7 @@ use prospector_wcs::{CardValue, Wcs};
 use crate::beam::{beam_from_header, BeamFault};
 use crate::geometry::{Axis, Geometry};
 use crate::header::{self, Header};
+use crate::paths::literal_cfitsio_path;
 use crate::FitsError;
 
 /// Room for a 32768 x 32768 plane twice over (2^31 pixels, 8 GiB as f32).
@@ -108,7 +109,7 @@ impl FitsImage {
             Some(beam) => Ok(beam),
             None => beam_from_header(&header),
         };
-        let file = FitsFile::open(path)
+        let file = FitsFile::open(literal_cfitsio_path(path)?)
             .map_err(|e| FitsError::cfitsio(path, "open the file", e))?
             .threadsafe();
         Ok(FitsImage {

@@ -19,11 +19,13 @@
 //! reported by [`ImageInfo::ensure_has_data`].
 
 mod beam;
+mod card_format;
 mod error;
 mod geometry;
 mod header;
 mod image;
 mod info;
+mod paths;
 mod table;
 mod write;
 

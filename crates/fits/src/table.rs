@@ -5,6 +5,7 @@ use std::path::Path;
 use fitsio::tables::{ColumnDataType, ColumnDescription};
 use fitsio::FitsFile;
 
+use crate::paths::literal_cfitsio_path;
 use crate::FitsError;
 
 /// EXTNAME of the table HDU.
@@ -72,7 +73,7 @@ pub fn write_table(path: impl AsRef<Path>, columns: &[Column]) -> Result<(), Fit
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(fail("describe the columns"))?;
-    let mut file = FitsFile::create(path)
+    let mut file = FitsFile::create(literal_cfitsio_path(path)?)
         .overwrite()
         .open()
         .map_err(fail("create the file"))?;

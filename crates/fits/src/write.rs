@@ -1,13 +1,20 @@
 //! Writing float images with WCS and beam, a block of rows at a time.
+//!
+//! Images are written in pure Rust (header cards, then big-endian IEEE floats),
+//! not through cfitsio: rows can go straight to their place in the file in any
+//! order, header reals keep every digit, and the header holds exactly the cards
+//! given.
 
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use fitsio::hdu::FitsHdu;
-use fitsio::images::{ImageDescription, ImageType};
-use fitsio::FitsFile;
 use prospector_image::{Beam, Image};
 use prospector_wcs::{CardValue, Wcs};
 
+use crate::card_format::{
+    header_bytes, padded, quoted_len, MAX_COMMENTARY_CHARS, MAX_STRING_CHARS,
+};
 use crate::FitsError;
 
 /// Keywords the writer owns; extra cards may not set them.
@@ -15,34 +22,29 @@ const RESERVED: [&str; 10] = [
     "SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "END", "BSCALE", "BZERO", "BLANK",
 ];
 
+/// Bytes per BITPIX -32 pixel.
+const PIXEL_BYTES: usize = 4;
+
 /// Streams a BITPIX -32 image to a new FITS file (an existing file is
 /// replaced) in blocks of whole rows, so a 20k x 20k simulated image never sits
-/// in memory. Rows may come in any order; [`ImageWriter::finish`] fails if any
-/// row was never written.
+/// in memory. Rows may come in any order; [`ImageWriter::finish`] fails (and
+/// removes the file) if any row was never written.
+#[derive(Debug)]
 pub struct ImageWriter {
     path: PathBuf,
-    file: FitsFile,
-    hdu: FitsHdu,
+    file: BufWriter<File>,
+    data_start: u64,
     width: usize,
     height: usize,
     written: Vec<bool>,
 }
 
-impl std::fmt::Debug for ImageWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImageWriter")
-            .field("path", &self.path)
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .finish_non_exhaustive()
-    }
-}
-
 impl ImageWriter {
     /// Creates `path` as a `width` x `height` float image whose header holds
     /// the WCS (`wcs` describes this image's own pixel grid), the beam as
-    /// BMAJ/BMIN/BPA, and `extra_cards` (e.g. BUNIT, TELESCOP). Keywords must be
-    /// 1-8 characters of A-Z, 0-9, '-' and '_'; logical values are not supported.
+    /// BMAJ/BMIN/BPA, and `extra_cards` in order (e.g. BUNIT, TELESCOP, or
+    /// HISTORY lines). Keywords must be 1-8 characters of A-Z, 0-9, '-' and '_';
+    /// strings printable ASCII of at most 68 characters (72 for HISTORY/COMMENT).
     pub fn create(
         path: impl AsRef<Path>,
         width: usize,
@@ -56,42 +58,50 @@ impl ImageWriter {
             path: path.clone(),
             reason,
         };
-        if width == 0 || height == 0 {
-            return Err(invalid(format!(
-                "an image of {width}x{height} pixels has no pixels"
-            )));
-        }
+        let data_bytes = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(PIXEL_BYTES))
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "an image of {width}x{height} pixels cannot be written"
+                ))
+            })?;
         for (keyword, value) in extra_cards {
             check_card(keyword, value).map_err(&invalid)?;
         }
-        let fail = |action: &'static str| {
-            let path = &path;
-            move |e| FitsError::cfitsio(path, action, e)
-        };
-        let description = ImageDescription {
-            data_type: ImageType::Float,
-            dimensions: &[height, width],
-        };
-        let mut file = FitsFile::create(&path)
-            .with_custom_primary(&description)
-            .overwrite()
-            .open()
-            .map_err(fail("create the file"))?;
-        let hdu = file.primary_hdu().map_err(fail("open the primary HDU"))?;
-        let mut cards = wcs.to_cards();
+        let mut cards: Vec<(String, CardValue)> = vec![
+            ("SIMPLE".into(), true.into()),
+            ("BITPIX".into(), (-32i64).into()),
+            ("NAXIS".into(), 2i64.into()),
+            ("NAXIS1".into(), (width as i64).into()),
+            ("NAXIS2".into(), (height as i64).into()),
+        ];
+        cards.extend(wcs.to_cards());
         if let Some(beam) = beam {
             cards.push(("BMAJ".into(), beam.major_deg.into()));
             cards.push(("BMIN".into(), beam.minor_deg.into()));
             cards.push(("BPA".into(), beam.pa_deg.into()));
         }
         cards.extend(extra_cards.iter().cloned());
-        for (keyword, value) in &cards {
-            write_card(&mut file, &hdu, keyword, value).map_err(fail("write a header card"))?;
-        }
+        let header = header_bytes(&cards);
+        let io = |action| {
+            let path = &path;
+            move |source| FitsError::Io {
+                path: path.clone(),
+                action,
+                source,
+            }
+        };
+        let mut file = File::create(&path).map_err(io("create"))?;
+        file.write_all(&header).map_err(io("write"))?;
+        // Unwritten data reads as zeros until filled; the padding stays zero.
+        file.set_len((header.len() + padded(data_bytes)) as u64)
+            .map_err(io("extend"))?;
         Ok(ImageWriter {
+            data_start: header.len() as u64,
+            file: BufWriter::new(file),
             path,
-            file,
-            hdu,
             width,
             height,
             written: vec![false; height],
@@ -102,10 +112,10 @@ impl ImageWriter {
     /// a multiple of `width` values, row-major. NaN is stored as NaN (blank).
     pub fn write_rows(&mut self, first_row: usize, pixels: &[f32]) -> Result<(), FitsError> {
         let rows = pixels.len() / self.width;
-        let fits = first_row
+        let inside = first_row
             .checked_add(rows)
             .is_some_and(|end| end <= self.height);
-        if !pixels.len().is_multiple_of(self.width) || !fits {
+        if !pixels.len().is_multiple_of(self.width) || !inside {
             return Err(FitsError::InvalidOutput {
                 path: self.path.clone(),
                 reason: format!(
@@ -116,22 +126,28 @@ impl ImageWriter {
                 ),
             });
         }
-        let start = first_row * self.width;
-        self.hdu
-            .write_section(&mut self.file, start, start + pixels.len(), pixels)
-            .map_err(|e| FitsError::cfitsio(&self.path, "write pixels", e))?;
+        let offset = self.data_start + (first_row * self.width * PIXEL_BYTES) as u64;
+        let io = |source| FitsError::Io {
+            path: self.path.clone(),
+            action: "write",
+            source,
+        };
+        self.file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        for v in pixels {
+            self.file.write_all(&v.to_be_bytes()).map_err(io)?;
+        }
         self.written[first_row..first_row + rows].fill(true);
         Ok(())
     }
 
-    /// Closes the file; fails if some rows were never written (cfitsio would
-    /// have filled them with zeros, which is not what any caller meant).
-    pub fn finish(self) -> Result<(), FitsError> {
+    /// Flushes and closes the file; fails if some rows were never written
+    /// (they would read as zeros, which no caller means) and removes the file.
+    pub fn finish(mut self) -> Result<(), FitsError> {
         let missing = self.written.iter().filter(|w| !**w).count();
         if missing > 0 {
             let first = self.written.iter().position(|w| !*w).unwrap_or(0);
-            // Do not leave a file that looks complete.
             drop(self.file);
+            // Best effort: the error below is what matters to the caller.
             let _ = std::fs::remove_file(&self.path);
             return Err(FitsError::InvalidOutput {
                 path: self.path,
@@ -140,8 +156,11 @@ impl ImageWriter {
                 ),
             });
         }
-        drop(self.file);
-        Ok(())
+        self.file.flush().map_err(|source| FitsError::Io {
+            path: self.path.clone(),
+            action: "write",
+            source,
+        })
     }
 }
 
@@ -172,28 +191,23 @@ fn check_card(keyword: &str, value: &CardValue) -> Result<(), String> {
     if RESERVED.contains(&keyword) {
         return Err(format!("{keyword} is set by the writer itself"));
     }
+    let commentary = keyword == "HISTORY" || keyword == "COMMENT";
     match value {
-        CardValue::Logical(_) => Err(format!("{keyword}: logical card values are not supported")),
         CardValue::Real(v) if !v.is_finite() => {
             Err(format!("{keyword} = {v} is not a finite number"))
         }
         CardValue::Text(s) if !s.chars().all(|c| (' '..='~').contains(&c)) => {
             Err(format!("{keyword}: FITS strings must be printable ASCII"))
         }
+        CardValue::Text(s) if commentary && s.len() > MAX_COMMENTARY_CHARS => Err(format!(
+            "{keyword}: text longer than {MAX_COMMENTARY_CHARS} characters"
+        )),
+        CardValue::Text(s) if !commentary && quoted_len(s) > MAX_STRING_CHARS => Err(format!(
+            "{keyword}: string longer than {MAX_STRING_CHARS} characters"
+        )),
+        _ if commentary && !matches!(value, CardValue::Text(_)) => {
+            Err(format!("{keyword} cards take text"))
+        }
         _ => Ok(()),
-    }
-}
-
-pub(crate) fn write_card(
-    file: &mut FitsFile,
-    hdu: &FitsHdu,
-    keyword: &str,
-    value: &CardValue,
-) -> Result<(), fitsio::errors::Error> {
-    match value {
-        CardValue::Real(v) => hdu.write_key(file, keyword, *v),
-        CardValue::Integer(v) => hdu.write_key(file, keyword, *v),
-        CardValue::Text(s) => hdu.write_key(file, keyword, s.as_str()),
-        CardValue::Logical(_) => Err("logical card values are not supported".into()),
     }
 }
