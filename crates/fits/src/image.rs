@@ -22,9 +22,10 @@ pub const DEFAULT_MAX_PIXELS: u64 = 1 << 31;
 pub struct OpenOptions {
     /// Which 2-D plane to read, counting over the axes beyond the second (the
     /// third axis varies fastest). `None` accepts only images whose extra axes
-    /// all have length 1 (FREQ/STOKES of a continuum image); a cube with several
-    /// planes then fails with [`FitsError::PlaneRequired`]. For MGCLS-style
-    /// 5-plane cubes, plane 0 is the brightness image: pass `Some(0)`.
+    /// all have length 1 (FREQ/STOKES of a continuum image), and Obit MFImage
+    /// cubes (CTYPE3 `SPECLNMF`, as in MeerKAT/MGCLS products), whose plane 0
+    /// is the broadband image; any other cube with several planes then fails
+    /// with [`FitsError::PlaneRequired`].
     pub plane: Option<usize>,
     /// A restoring beam to use instead of the header's (or where it has none).
     pub beam: Option<Beam>,
@@ -297,6 +298,16 @@ fn check_length(path: &Path, header_bytes: u64, geometry: &Geometry) -> Result<(
     Ok(())
 }
 
+/// Whether the only non-degenerate extra axis is Obit MFImage's `SPECLNMF`
+/// (MeerKAT pipelines, MGCLS cubes), whose plane 0 is the broadband image and
+/// later planes spectral terms and sub-bands.
+fn is_mfimage_cube(geometry: &Geometry) -> bool {
+    geometry.axes[2..]
+        .iter()
+        .filter(|a| a.length > 1)
+        .all(|a| a.ctype.starts_with("SPECLNMF"))
+}
+
 fn choose_plane(
     path: &Path,
     geometry: &Geometry,
@@ -306,6 +317,13 @@ fn choose_plane(
     let planes_usize = usize::try_from(planes).unwrap_or(usize::MAX);
     match requested {
         None if planes == 1 => Ok(0),
+        None if is_mfimage_cube(geometry) => {
+            tracing::info!(
+                "{}: Obit MFImage cube (SPECLNMF, {planes} planes): reading plane 0, the broadband image",
+                path.display()
+            );
+            Ok(0)
+        }
         None => Err(FitsError::PlaneRequired {
             path: path.to_path_buf(),
             planes: planes_usize,

@@ -6,7 +6,7 @@
 //! given.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use prospector_image::{Beam, Image};
@@ -24,6 +24,8 @@ const RESERVED: [&str; 10] = [
 
 /// Bytes per BITPIX -32 pixel.
 const PIXEL_BYTES: usize = 4;
+/// Pixels converted to big-endian bytes per write call (256 KiB of bytes).
+const CHUNK_PIXELS: usize = 1 << 16;
 
 /// Streams a BITPIX -32 image to a new FITS file (an existing file is
 /// replaced) in blocks of whole rows, so a 20k x 20k simulated image never sits
@@ -32,7 +34,7 @@ const PIXEL_BYTES: usize = 4;
 #[derive(Debug)]
 pub struct ImageWriter {
     path: PathBuf,
-    file: BufWriter<File>,
+    file: File,
     data_start: u64,
     width: usize,
     height: usize,
@@ -100,7 +102,7 @@ impl ImageWriter {
             .map_err(io("extend"))?;
         Ok(ImageWriter {
             data_start: header.len() as u64,
-            file: BufWriter::new(file),
+            file,
             path,
             width,
             height,
@@ -133,8 +135,11 @@ impl ImageWriter {
             source,
         };
         self.file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        for v in pixels {
-            self.file.write_all(&v.to_be_bytes()).map_err(io)?;
+        let mut bytes = Vec::with_capacity(CHUNK_PIXELS.min(pixels.len()) * PIXEL_BYTES);
+        for chunk in pixels.chunks(CHUNK_PIXELS) {
+            bytes.clear();
+            bytes.extend(chunk.iter().flat_map(|v| v.to_be_bytes()));
+            self.file.write_all(&bytes).map_err(io)?;
         }
         self.written[first_row..first_row + rows].fill(true);
         Ok(())

@@ -140,3 +140,53 @@ fn absurd_rectangles_are_refused_not_overflowed() {
         "rect_out_of_bounds"
     );
 }
+
+#[test]
+fn a_meerkat_mfimage_cube_defaults_to_its_broadband_plane() {
+    use prospector_fits::bad_inputs::{pixel_bytes, raw_fits};
+    use prospector_fits::CardValue;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mfimage.fits");
+    let mut cards: Vec<(String, CardValue)> = [
+        ("SIMPLE", CardValue::Logical(true)),
+        ("BITPIX", (-32i64).into()),
+        ("NAXIS", 4i64.into()),
+        ("NAXIS1", 3i64.into()),
+        ("NAXIS2", 2i64.into()),
+        ("NAXIS3", 5i64.into()),
+        ("NAXIS4", 1i64.into()),
+        ("CTYPE3", "SPECLNMF".into()),
+        ("CTYPE4", "STOKES".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let wcs = prospector_wcs::Wcs::simple(
+        prospector_wcs::Projection::Sin,
+        10.0,
+        -60.0,
+        1.0,
+        0.5,
+        -1e-3,
+        1e-3,
+    )
+    .unwrap();
+    cards.extend(wcs.to_cards());
+    // Plane p holds the value p everywhere.
+    let values: Vec<f64> = (0..5)
+        .flat_map(|p| std::iter::repeat_n(p as f64, 6))
+        .collect();
+    std::fs::write(&path, raw_fits(&cards, &pixel_bytes(-32, &values))).unwrap();
+    let image = FitsImage::open(&path, &OpenOptions::default()).unwrap();
+    assert_eq!(image.plane(), 0);
+    assert_eq!(image.read_all().unwrap().pixels(), &[0.0; 6]);
+    let third = FitsImage::open(
+        &path,
+        &OpenOptions {
+            plane: Some(3),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(third.read_all().unwrap().pixels(), &[3.0; 6]);
+}
