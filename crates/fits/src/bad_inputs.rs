@@ -220,9 +220,15 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
         ReadsFine,
     )?;
     add(
-        "gzip_truncated.fits.gz",
+        "gzip_cut_early.fits.gz",
         &gzip[..gzip.len() / 3],
-        "gzip-compressed FITS cut short",
+        "gzip-compressed FITS cut at a third of its length",
+        OpenFails("truncated"),
+    )?;
+    add(
+        "gzip_cut_late.fits.gz",
+        &gzip[..gzip.len() - 12],
+        "gzip-compressed FITS missing its last bytes (the header is intact)",
         OpenFails("truncated"),
     )?;
     Ok(corpus)

@@ -133,6 +133,15 @@ pub(crate) fn read_primary_header(path: &Path, gzip: bool) -> Result<(Header, u6
     )))
 }
 
+/// Bytes in a gzip file once decompressed, streaming (constant memory).
+pub(crate) fn decompressed_length(path: &Path) -> Result<u64, FitsError> {
+    let mut decoder = flate2::read::MultiGzDecoder::new(BufReader::new(open(path)?));
+    std::io::copy(&mut decoder, &mut std::io::sink()).map_err(|e| FitsError::Truncated {
+        path: path.to_path_buf(),
+        reason: format!("the gzip stream is corrupt or cut short: {e}"),
+    })
+}
+
 /// Fills `block` completely or fails with UnexpectedEof; on failure the bytes
 /// read so far stay at the start of `block` (zeros after them).
 fn read_block(reader: &mut dyn Read, block: &mut [u8]) -> std::io::Result<()> {

@@ -91,9 +91,6 @@ impl FitsImage {
             });
         }
         let geometry = Geometry::from_header(&header, path, options.max_pixels, gzip)?;
-        if !gzip {
-            check_length(path, header_bytes, &geometry)?;
-        }
         let wcs = Wcs::from_header(&header).map_err(|source| FitsError::Wcs {
             path: path.to_path_buf(),
             source,
@@ -110,6 +107,7 @@ impl FitsImage {
             Some(beam) => Ok(beam),
             None => beam_from_header(&header),
         };
+        check_length(path, header_bytes, &geometry, gzip)?;
         let file = FitsFile::open(literal_cfitsio_path(path)?)
             .map_err(|e| FitsError::cfitsio(path, "open the file", e))?
             .threadsafe();
@@ -277,21 +275,33 @@ impl FitsImage {
     }
 }
 
-/// A plain file must hold the whole data array the header declares.
-fn check_length(path: &Path, header_bytes: u64, geometry: &Geometry) -> Result<(), FitsError> {
-    let actual = std::fs::metadata(path)
-        .map_err(|source| FitsError::Io {
-            path: path.to_path_buf(),
-            action: "read the size of",
-            source,
-        })?
-        .len();
+/// The file must hold the whole data array the header declares. A gzip file
+/// is decompressed once, streaming, to learn its length (cfitsio would
+/// otherwise fail, or read zeros, only when the pixels are read).
+fn check_length(
+    path: &Path,
+    header_bytes: u64,
+    geometry: &Geometry,
+    gzip: bool,
+) -> Result<(), FitsError> {
+    let actual = if gzip {
+        header::decompressed_length(path)?
+    } else {
+        std::fs::metadata(path)
+            .map_err(|source| FitsError::Io {
+                path: path.to_path_buf(),
+                action: "read the size of",
+                source,
+            })?
+            .len()
+    };
     let needed = u128::from(header_bytes) + geometry.data_bytes();
     if u128::from(actual) < needed {
         return Err(FitsError::Truncated {
             path: path.to_path_buf(),
             reason: format!(
-                "the header declares {needed} bytes of header and data but the file has {actual}"
+                "the header declares {needed} bytes of header and data but the {} has {actual}",
+                if gzip { "decompressed file" } else { "file" }
             ),
         });
     }

@@ -4,7 +4,7 @@
 /// callers that read files add the file name.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WcsError {
-    #[error("no celestial axes: no CTYPEn starting RA--/DEC- (the header has no usable WCS)")]
+    #[error("no CTYPEn names an RA---/DEC-- axis")]
     NoCelestialAxes,
     #[error("only one celestial axis ({0}); RA and DEC are both needed")]
     OneCelestialAxis(String),
