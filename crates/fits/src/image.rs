@@ -10,7 +10,7 @@ use prospector_wcs::{CardValue, Wcs};
 
 use crate::beam::{beam_from_header, BeamFault};
 use crate::geometry::{Axis, Geometry};
-use crate::header::{self, Header};
+use crate::header::{self, Header, BLOCK};
 use crate::paths::literal_cfitsio_path;
 use crate::FitsError;
 
@@ -295,12 +295,14 @@ fn check_length(
             })?
             .len()
     };
-    let needed = u128::from(header_bytes) + geometry.data_bytes();
+    // cfitsio reads whole 2880-byte blocks, so the padding of the last one counts.
+    let needed =
+        u128::from(header_bytes) + geometry.data_bytes().div_ceil(BLOCK as u128) * BLOCK as u128;
     if u128::from(actual) < needed {
         return Err(FitsError::Truncated {
             path: path.to_path_buf(),
             reason: format!(
-                "the header declares {needed} bytes of header and data but the {} has {actual}",
+                "the header declares {needed} bytes of header and data (padded to 2880-byte blocks) but the {} has {actual}",
                 if gzip { "decompressed file" } else { "file" }
             ),
         });

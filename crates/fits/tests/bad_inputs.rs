@@ -191,3 +191,59 @@ fn a_meerkat_mfimage_cube_defaults_to_its_broadband_plane() {
     .unwrap();
     assert_eq!(third.read_all().unwrap().pixels(), &[3.0; 6]);
 }
+
+/// A small deterministic generator, so the mutations are the same every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_headers_and_lengths_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    write_corpus(dir.path()).unwrap();
+    let good = std::fs::read(dir.path().join("nan_inf.fits")).unwrap();
+    let header_end = 2880;
+    let replacements = b"0123456789-+.E '=TFX\0\xff";
+    let mut rng = XorShift(0x5eed_f175);
+    let path = dir.path().join("mutant.fits");
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..400 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + rng.below(4) {
+            // Mostly value columns of header cards, where numbers live.
+            let at = if rng.below(4) == 0 {
+                rng.below(bytes.len())
+            } else {
+                80 * rng.below(header_end / 80) + 10 + rng.below(20)
+            };
+            bytes[at] = replacements[rng.below(replacements.len())];
+        }
+        if round % 5 == 0 {
+            bytes.truncate(rng.below(bytes.len()));
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let kind = match FitsImage::open(&path, &OpenOptions::default()) {
+            Err(e) => {
+                assert!(e.to_string().contains("mutant.fits"), "{e}");
+                e.kind()
+            }
+            Ok(image) => match image.read_all().and_then(|_| ImageInfo::gather(&image)) {
+                Ok(_) => "reads",
+                Err(e) => e.kind(),
+            },
+        };
+        *outcomes.entry(kind).or_insert(0) += 1;
+    }
+    eprintln!("outcomes of 400 mutants: {outcomes:?}");
+    assert!(
+        outcomes.len() >= 4,
+        "mutations should reach several faults: {outcomes:?}"
+    );
+}
