@@ -404,18 +404,25 @@ fn celestial_axes<H: HeaderLookup + ?Sized>(
 }
 
 /// The 2x2 matrix from image pixel offsets (x, y) to intermediate (RA, Dec)
-/// coordinates in degrees, from CDi_j, or CDELTi with PCi_j or CROTAi.
+/// coordinates in degrees, from CDELTi with PCi_j, or CDi_j, or CDELTi with CROTAi.
 fn pixel_matrix<H: HeaderLookup + ?Sized>(
     header: &H,
     lng_axis: usize,
     lat_axis: usize,
 ) -> Result<[[f64; 2]; 2], WcsError> {
     let world = [lng_axis, lat_axis];
+    let any_of = |key: &dyn Fn(usize, usize) -> Option<f64>| {
+        world.iter().any(|&i| (1..=2).any(|j| key(i, j).is_some()))
+    };
+    let pc_key = |i: usize, j: usize| {
+        header
+            .number(&format!("PC{i}_{j}"))
+            .or_else(|| header.number(&format!("PC{i:03}{j:03}")))
+    };
     let cd_key = |i: usize, j: usize| header.number(&format!("CD{i}_{j}"));
-    let has_cd = world
-        .iter()
-        .any(|&i| (1..=2).any(|j| cd_key(i, j).is_some()));
-    if has_cd {
+    // WCSLIB's precedence: PC (with CDELT), then CD, then CDELT with CROTA.
+    let has_pc = any_of(&pc_key);
+    if !has_pc && any_of(&cd_key) {
         return Ok(world.map(|i| [1, 2].map(|j| cd_key(i, j).unwrap_or(0.0))));
     }
     let cdelt = |axis: usize| {
@@ -424,22 +431,14 @@ fn pixel_matrix<H: HeaderLookup + ?Sized>(
             .ok_or(WcsError::NoPixelScale { axis })
     };
     let (cdelt_lng, cdelt_lat) = (cdelt(lng_axis)?, cdelt(lat_axis)?);
-    let pc_key = |i: usize, j: usize| {
-        header
-            .number(&format!("PC{i}_{j}"))
-            .or_else(|| header.number(&format!("PC{i:03}{j:03}")))
-    };
-    let has_pc = world
-        .iter()
-        .any(|&i| (1..=2).any(|j| pc_key(i, j).is_some()));
-    let cdelt_of = |axis: usize| {
-        if axis == lng_axis {
-            cdelt_lng
-        } else {
-            cdelt_lat
-        }
-    };
     if has_pc {
+        let cdelt_of = |axis: usize| {
+            if axis == lng_axis {
+                cdelt_lng
+            } else {
+                cdelt_lat
+            }
+        };
         return Ok(world.map(|i| {
             [1, 2].map(|j| cdelt_of(i) * pc_key(i, j).unwrap_or(if i == j { 1.0 } else { 0.0 }))
         }));

@@ -173,12 +173,16 @@ fn crota_pc_and_cd_forms_of_one_rotated_grid_agree() {
         ("CD2_1", (c1 * rho.sin()).into()),
         ("CD2_2", (c2 * rho.cos()).into()),
     ]));
+    // PC takes precedence over a (contradictory) CD matrix, as in WCSLIB.
+    let mut pc_and_cd = pc.clone();
+    pc_and_cd.extend(cards(&[("CD1_1", 1.0.into()), ("CD2_2", 1.0.into())]));
+    let d = Wcs::from_header(pc_and_cd.as_slice()).unwrap();
     let a = Wcs::from_header(crota.as_slice()).unwrap();
     let b = Wcs::from_header(pc.as_slice()).unwrap();
     let c = Wcs::from_header(cd.as_slice()).unwrap();
     for &(x, y) in &[(0.0, 0.0), (99.0, 0.0), (13.5, 77.25)] {
         let pa = a.pixel_to_sky(x, y).unwrap();
-        for other in [&b, &c] {
+        for other in [&b, &c, &d] {
             let po = other.pixel_to_sky(x, y).unwrap();
             assert!((pa.0 - po.0).abs() < 1e-12 && (pa.1 - po.1).abs() < 1e-12);
         }
