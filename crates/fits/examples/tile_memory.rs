@@ -1,6 +1,7 @@
-//! Peak memory and time of tile reads against whole-image reads, and of
-//! streamed row-block writes against a whole-image write, side by side in one
-//! run, each in its own process so peak RSS (VmHWM) belongs to one mode.
+//! Peak memory and time of tile reads and of `ImageInfo` (sampled rows)
+//! against a whole-image read, and of streamed row-block writes against a
+//! whole-image write, side by side in one run, each in its own process so peak
+//! RSS (VmHWM) belongs to one mode.
 //!
 //! `cargo run --release -p prospector-fits --example tile_memory -- [SIZE]`
 //! (SIZE x SIZE float pixels, default 8192: a 256 MiB image).
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use prospector_fits::{write_image, FitsImage, ImageWriter, OpenOptions};
+use prospector_fits::{write_image, FitsImage, ImageInfo, ImageWriter, OpenOptions};
 use prospector_image::{Image, PixelRect};
 use prospector_wcs::{Projection, Wcs};
 
@@ -89,6 +90,13 @@ fn run_mode(mode: &str, path: &Path, size: usize) -> Result<f64, Box<dyn std::er
             }
             Ok(sum)
         }
+        "info" => {
+            let image = FitsImage::open(path, &OpenOptions::default())?;
+            Ok(ImageInfo::gather(&image)?
+                .sample
+                .robust_sigma
+                .unwrap_or(f64::NAN))
+        }
         "read-all" => {
             let image = FitsImage::open(path, &OpenOptions::default())?;
             Ok(image
@@ -156,6 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rt = child("read-tiles", &streamed, size)?;
     let ra = child("read-all", &streamed, size)?;
+    let info = child("info", &streamed, size)?;
     if (rt.2 - ra.2).abs() > 1e-6 * ra.2.abs().max(1.0) {
         return Err(format!("tile and whole reads disagree: {} vs {}", rt.2, ra.2).into());
     }
@@ -165,14 +174,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("write, whole image (write_image)".to_string(), ww),
         (format!("read, {TILE}x{TILE} tiles (read_rect)"), rt),
         ("read, whole image (read_all)".to_string(), ra),
+        ("ImageInfo::gather (sampled rows)".to_string(), info),
     ] {
         println!("{name:<38} {:>9.2} {:>12.1}", r.0, r.1);
     }
     println!(
-        "peak memory ratio: write whole/streamed {:.1}x, read whole/tiles {:.1}x; time ratio read tiles/whole {:.2}x",
+        "peak memory ratio: write whole/streamed {:.1}x, read whole/tiles {:.1}x, read whole/info {:.1}x",
         ww.1 / ws.1,
         ra.1 / rt.1,
-        rt.0 / ra.0
+        ra.1 / info.1
+    );
+    println!(
+        "time ratio: read tiles/whole {:.2}x, info/read whole {:.2}x",
+        rt.0 / ra.0,
+        info.0 / ra.0
     );
     Ok(())
 }
