@@ -52,9 +52,9 @@ impl Default for OpenOptions {
 /// same way, but cfitsio decompresses the whole file into memory when it is
 /// opened, so memory then follows the file, not the tile.
 ///
-/// `FitsImage` is `Send` but not `Sync` (cfitsio handles are not shareable);
-/// reads are serialised on an internal lock. Open one per thread to read in
-/// parallel.
+/// `FitsImage` is `Send` but not `Sync` (a cfitsio handle may not be used
+/// from two threads at once). To share one image, wrap it in a `Mutex`; to read
+/// in parallel, give each worker its own handle with [`FitsImage::reopen`].
 pub struct FitsImage {
     path: PathBuf,
     header: Header,
@@ -108,9 +108,7 @@ impl FitsImage {
             None => beam_from_header(&header),
         };
         check_length(path, header_bytes, &geometry, gzip)?;
-        let file = FitsFile::open(literal_cfitsio_path(path)?)
-            .map_err(|e| FitsError::cfitsio(path, "open the file", e))?
-            .threadsafe();
+        let file = open_cfitsio(path)?;
         Ok(FitsImage {
             path: path.to_path_buf(),
             header,
@@ -120,6 +118,22 @@ impl FitsImage {
             beam,
             gzip,
             file,
+        })
+    }
+
+    /// Another handle on the same file, for a worker that reads in parallel
+    /// with this one. The header checks are not repeated; cfitsio opens the file
+    /// again (for gzip files that means decompressing it again).
+    pub fn reopen(&self) -> Result<FitsImage, FitsError> {
+        Ok(FitsImage {
+            path: self.path.clone(),
+            header: self.header.clone(),
+            geometry: self.geometry.clone(),
+            plane: self.plane,
+            wcs: self.wcs.clone(),
+            beam: self.beam.clone(),
+            gzip: self.gzip,
+            file: open_cfitsio(&self.path)?,
         })
     }
 
@@ -273,6 +287,12 @@ impl FitsImage {
         };
         Some(blank * number("BSCALE", 1.0) + number("BZERO", 0.0))
     }
+}
+
+fn open_cfitsio(path: &Path) -> Result<ThreadsafeFitsFile, FitsError> {
+    Ok(FitsFile::open(literal_cfitsio_path(path)?)
+        .map_err(|e| FitsError::cfitsio(path, "open the file", e))?
+        .threadsafe())
 }
 
 /// The file must hold the whole data array the header declares. A gzip file

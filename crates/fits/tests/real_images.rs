@@ -146,17 +146,24 @@ fn a_beam_given_in_the_options_overrides_the_header() {
 }
 
 #[test]
-fn a_fits_image_can_be_sent_to_another_thread() {
-    let path = common::fullfield_images().remove(0);
+fn reopened_handles_read_in_parallel_threads() {
+    let path = common::fullfield_images()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("ExtendedSourceField"))
+        .unwrap();
     let image = FitsImage::open(&path, &OpenOptions::default()).unwrap();
-    let sum = std::thread::spawn(move || {
-        image
-            .read_rect(PixelRect::new(0, 0, 4, 4))
-            .unwrap()
-            .pixels()
-            .len()
-    })
-    .join()
-    .unwrap();
-    assert_eq!(sum, 16);
+    let whole = image.read_all().unwrap();
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let handle = image.reopen().unwrap();
+            std::thread::spawn(move || {
+                let rect = PixelRect::new(0, i * 250, 1000, 250);
+                (rect, handle.read_rect(rect).unwrap())
+            })
+        })
+        .collect();
+    for worker in workers {
+        let (rect, tile) = worker.join().unwrap();
+        assert_eq!(tile, whole.crop(&rect).unwrap());
+    }
 }
