@@ -391,3 +391,27 @@ fn frames_follow_radesys_and_equinox_defaults() {
         Err(WcsError::UnsupportedFrame(_))
     ));
 }
+
+#[test]
+fn a_closure_can_supply_the_header() {
+    let lookup = |key: &str| -> Option<CardValue> {
+        match key {
+            "CTYPE1" => Some("RA---TAN".into()),
+            "CTYPE2" => Some("DEC--TAN".into()),
+            "CRVAL1" => Some(150.0.into()),
+            "CRVAL2" => Some(2.0.into()),
+            "CRPIX1" | "CRPIX2" => Some(CardValue::Integer(11)),
+            "CDELT1" => Some((-0.001).into()),
+            "CDELT2" => Some(0.001.into()),
+            _ => None,
+        }
+    };
+    let wcs = Wcs::from_header(&lookup).unwrap();
+    assert_eq!(
+        wcs.reference_pixel(),
+        (10.0, 10.0),
+        "CRPIX 11 is 0-based pixel 10"
+    );
+    let (ra, dec) = wcs.pixel_to_sky(10.0, 10.0).unwrap();
+    assert!((ra - 150.0).abs() < 1e-12 && (dec - 2.0).abs() < 1e-12);
+}
