@@ -180,3 +180,43 @@ fn the_images_hold_every_binary_the_chart_runs() {
         "the CUDA image lacks the scorer"
     );
 }
+
+/// The top-level folders of the workspace members named in the root Cargo.toml.
+fn workspace_member_folders() -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(prospector_tests::workspace_root().join("Cargo.toml")).unwrap();
+    let members = manifest
+        .split_once("members = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .expect("the root Cargo.toml lists its members");
+    let mut folders: Vec<String> = members
+        .split(',')
+        .map(|m| m.trim().trim_matches('"'))
+        .filter(|m| !m.is_empty())
+        .map(|m| m.split('/').next().unwrap().to_string())
+        .collect();
+    folders.dedup();
+    folders
+}
+
+#[test]
+fn the_image_build_copies_every_workspace_member() {
+    let copied: Vec<String> = instructions("Dockerfile")
+        .iter()
+        .filter(|(keyword, args)| keyword == "COPY" && !args.contains("--from="))
+        .flat_map(|(_, args)| {
+            let parts = words(args);
+            parts[..parts.len() - 1]
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for folder in workspace_member_folders() {
+        assert!(
+            copied.contains(&folder),
+            "deploy/docker/Dockerfile does not copy {folder}/, so cargo cannot load the workspace"
+        );
+    }
+}
