@@ -251,9 +251,7 @@ impl Background {
                 .as_ref()
                 .map_or(f64::NAN, |g| g.interpolate(pick(g), gx, gy))
         };
-        let mean = self
-            .constant_mean
-            .unwrap_or_else(|| from_grid(|g| &g.mean));
+        let mean = self.constant_mean.unwrap_or_else(|| from_grid(|g| &g.mean));
         let rms = self.constant_rms.unwrap_or_else(|| from_grid(|g| &g.rms));
         (mean, rms)
     }
@@ -276,7 +274,12 @@ impl Background {
 
 /// PyBDSF's default box for an image of `width` x `height` pixels whose
 /// largest island above 10 sigma spans `largest_island` pixels.
-pub fn default_box(width: usize, height: usize, beam: &PixelBeam, largest_island: usize) -> BoxSize {
+pub fn default_box(
+    width: usize,
+    height: usize,
+    beam: &PixelBeam,
+    largest_island: usize,
+) -> BoxSize {
     let smaller = width.min(height) as f64;
     let min_size = (beam.major_sigma_px() * 9.0) as usize;
     let mut size = (smaller / 10.0).max(largest_island as f64 * 5.0) as usize;

@@ -32,7 +32,9 @@ use sha2::{Digest, Sha256};
 pub enum Stretch {
     MinMax,
     /// Softening in units of the local rms.
-    Asinh { softening_rms: f64 },
+    Asinh {
+        softening_rms: f64,
+    },
 }
 
 impl Stretch {
@@ -40,9 +42,9 @@ impl Stretch {
     pub fn describe(&self) -> String {
         match self {
             Stretch::MinMax => "min-max to [0,1], blanks 0".to_string(),
-            Stretch::Asinh { softening_rms } => format!(
-                "asinh(max(x-mean,0)/({softening_rms}*rms)), min-max to [0,1], blanks 0"
-            ),
+            Stretch::Asinh { softening_rms } => {
+                format!("asinh(max(x-mean,0)/({softening_rms}*rms)), min-max to [0,1], blanks 0")
+            }
         }
     }
 }
@@ -85,7 +87,8 @@ pub struct Cutout {
 /// cut around `island`: top-left corner and side.
 pub fn cutout_square(island: &Island, config: &CutoutConfig) -> (i64, i64, usize) {
     let extent = island.bbox.width.max(island.bbox.height) as f64;
-    let side = ((extent * config.scale).ceil() as usize).clamp(config.min_side, config.max_side.max(config.min_side));
+    let side = ((extent * config.scale).ceil() as usize)
+        .clamp(config.min_side, config.max_side.max(config.min_side));
     let half = side as i64 / 2;
     (
         island.x.round() as i64 - half,
@@ -116,7 +119,9 @@ pub fn make_cutout(
         }
         raw.get(x as usize, y as usize).unwrap_or(f32::NAN)
     };
-    let mut model = resample(side, config.size, |i, j| square(x0 + i as i64, y0 + j as i64));
+    let mut model = resample(side, config.size, |i, j| {
+        square(x0 + i as i64, y0 + j as i64)
+    });
     normalise(&mut model, island, config.stretch);
     Ok(Cutout { raw, side, model })
 }
@@ -130,7 +135,12 @@ fn resample(side: usize, out: usize, at: impl Fn(usize, usize) -> f32) -> Vec<f3
             result[oj * out + oi] = if side >= out {
                 area_mean(&at, oi as f64 * scale, oj as f64 * scale, scale, side)
             } else {
-                bilinear(&at, (oi as f64 + 0.5) * scale - 0.5, (oj as f64 + 0.5) * scale - 0.5, side)
+                bilinear(
+                    &at,
+                    (oi as f64 + 0.5) * scale - 0.5,
+                    (oj as f64 + 0.5) * scale - 0.5,
+                    side,
+                )
             };
         }
     }
@@ -195,7 +205,9 @@ fn normalise(pixels: &mut [f32], island: &Island, stretch: Stretch) {
     let (lo, hi) = pixels
         .iter()
         .filter(|v| v.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let range = hi - lo;
     for v in pixels.iter_mut() {
         *v = if v.is_finite() && range > 0.0 {
@@ -249,9 +261,15 @@ mod tests {
     #[test]
     fn the_island_fills_two_thirds_of_a_clamped_square() {
         let config = CutoutConfig::default();
-        assert_eq!(cutout_square(&island_at(50.2, 60.7, 40), &config), (20, 31, 60));
+        assert_eq!(
+            cutout_square(&island_at(50.2, 60.7, 40), &config),
+            (20, 31, 60)
+        );
         assert_eq!(cutout_square(&island_at(50.0, 50.0, 2), &config).2, 16);
-        assert_eq!(cutout_square(&island_at(5000.0, 5000.0, 4000), &config).2, 1024);
+        assert_eq!(
+            cutout_square(&island_at(5000.0, 5000.0, 4000), &config).2,
+            1024
+        );
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl FinderConfig {
     }
 
     fn check(&self) -> Result<(), SourcesError> {
-        let fine = self.thresh_isl > 0.0 && self.thresh_pix >= self.thresh_isl && self.tile_core > 0;
+        let fine =
+            self.thresh_isl > 0.0 && self.thresh_pix >= self.thresh_isl && self.tile_core > 0;
         if fine {
             Ok(())
         } else {

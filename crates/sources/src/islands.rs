@@ -5,7 +5,7 @@
 //! never part of an island.
 
 use crate::background::Background;
-use crate::labeller::{runs_where, Component, Run, RowLabeller};
+use crate::labeller::{runs_where, Component, RowLabeller, Run};
 use prospector_image::{Image, PixelRect};
 use serde::{Deserialize, Serialize};
 
@@ -214,7 +214,10 @@ impl Moments {
         let major = (half_trace + root).max(0.0).sqrt() * FWHM_PER_SIGMA;
         let minor = (half_trace - root).max(0.0).sqrt() * FWHM_PER_SIGMA;
         let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
-        let pa = (-theta.cos()).atan2(theta.sin()).to_degrees().rem_euclid(180.0);
+        let pa = (-theta.cos())
+            .atan2(theta.sin())
+            .to_degrees()
+            .rem_euclid(180.0);
         (major, minor, pa)
     }
 }
@@ -227,7 +230,10 @@ mod tests {
     /// A noiseless background of mean 0, rms 1 on a `w` x `h` image.
     fn unit_background(image: &Image) -> Background {
         let config = BackgroundConfig {
-            rms_box: Some(BoxSize { size: 1000, step: 500 }),
+            rms_box: Some(BoxSize {
+                size: 1000,
+                step: 500,
+            }),
             rms_map: Some(false),
             mean_map: MeanMapMode::Zero,
             ..BackgroundConfig::default()
@@ -246,7 +252,11 @@ mod tests {
         for (i, v) in data.iter_mut().enumerate() {
             let (x, y) = ((i % w) as f64, (i / w) as f64);
             // Alternating +-1 "noise" gives a clipped rms of 1 and mean 0.
-            *v = if (i + i / w).is_multiple_of(2) { 1.0 } else { -1.0 };
+            *v = if (i + i / w).is_multiple_of(2) {
+                1.0
+            } else {
+                -1.0
+            };
             for &(cx, cy, peak, sa, sb, th) in blobs {
                 let (dx, dy) = (x - cx, y - cy);
                 let u = dx * th.cos() + dy * th.sin();
@@ -272,7 +282,10 @@ mod tests {
             .collect();
         assert_eq!(islands.len(), 1);
         let isl = islands.pop().unwrap();
-        assert!((isl.x - 40.3).abs() < 0.05 && (isl.y - 38.7).abs() < 0.05, "{isl:?}");
+        assert!(
+            (isl.x - 40.3).abs() < 0.05 && (isl.y - 38.7).abs() < 0.05,
+            "{isl:?}"
+        );
         // Major axis along x: east-west, PA 90.
         assert!((isl.pa_deg - 90.0).abs() < 1.0, "{isl:?}");
         assert!(isl.major_px > 1.8 * isl.minor_px, "{isl:?}");
@@ -283,7 +296,14 @@ mod tests {
     #[test]
     fn faint_and_small_islands_are_cut() {
         // Peak near 4 sigma: above thresh_isl but not thresh_pix.
-        let image = gaussian(60, 60, &[(15.0, 15.0, 3.5, 3.0, 3.0, 0.0), (45.0, 45.0, 50.0, 0.5, 0.5, 0.0)]);
+        let image = gaussian(
+            60,
+            60,
+            &[
+                (15.0, 15.0, 3.5, 3.0, 3.0, 0.0),
+                (45.0, 45.0, 50.0, 0.5, 0.5, 0.0),
+            ],
+        );
         let bg = unit_background(&image);
         let cuts = IslandCuts {
             thresh_isl: 3.0,

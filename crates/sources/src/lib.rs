@@ -14,12 +14,14 @@
 //! Pixel coordinates are 0-based full-image coordinates throughout.
 
 pub mod background;
+pub mod catalogue;
 pub mod cutout;
 mod error;
 pub mod finder;
 pub mod islands;
 pub mod labeller;
 mod parallel;
+pub mod pipeline;
 pub mod source;
 pub mod stats;
 pub mod tiling;

@@ -28,7 +28,9 @@ pub fn map_indexed<T: Send, E: Send>(
             });
         }
     });
-    let slots = slots.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let slots = slots
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     slots
         .into_iter()
         .map(|slot| slot.expect("every index is visited exactly once"))

@@ -33,7 +33,9 @@ const MIN_BEAM_KAPPA: f64 = 3.0;
 pub enum Kappa {
     Fixed(f64),
     /// PyBDSF's `kappa_clip = None`: from the count of values per beam area (pixels).
-    FromBeam { beam_area_px: f64 },
+    FromBeam {
+        beam_area_px: f64,
+    },
 }
 
 impl Kappa {
@@ -200,7 +202,11 @@ pub(crate) fn erfc_inv(y: f64) -> f64 {
         return f64::NAN;
     }
     // exp(-x^2) ~ y is close for small y; Newton converges from there.
-    let mut x = if y < 1.0 { (-y.ln()).sqrt() } else { -(-(2.0 - y).ln()).sqrt() };
+    let mut x = if y < 1.0 {
+        (-y.ln()).sqrt()
+    } else {
+        -(-(2.0 - y).ln()).sqrt()
+    };
     for _ in 0..100 {
         let step = (erfc(x) - y) / (2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp());
         x += step;
@@ -251,7 +257,10 @@ mod tests {
         v.extend(std::iter::repeat_n(f32::NAN, 5_000));
         assert!((clipped_stats(&mut v, Kappa::Fixed(3.0)).unwrap().rms - 1.0).abs() < 0.05);
         assert_eq!(clipped_stats(&mut vec![0.5; 100], Kappa::Fixed(3.0)), None);
-        assert_eq!(clipped_stats(&mut vec![f32::NAN; 100], Kappa::Fixed(3.0)), None);
+        assert_eq!(
+            clipped_stats(&mut vec![f32::NAN; 100], Kappa::Fixed(3.0)),
+            None
+        );
     }
 
     #[test]
@@ -267,8 +276,17 @@ mod tests {
             assert!((erfc_inv(erfc(x)) - x).abs() < 1e-6, "{x}");
         }
         // The kappa PyBDSF derives for a million pixels of 21.3-pixel beams.
-        let k = Kappa::FromBeam { beam_area_px: 21.28 }.for_count(1_000_000);
+        let k = Kappa::FromBeam {
+            beam_area_px: 21.28,
+        }
+        .for_count(1_000_000);
         assert!((k - 4.39).abs() < 0.02, "{k}");
-        assert_eq!(Kappa::FromBeam { beam_area_px: 21.28 }.for_count(100), 3.0);
+        assert_eq!(
+            Kappa::FromBeam {
+                beam_area_px: 21.28
+            }
+            .for_count(100),
+            3.0
+        );
     }
 }

@@ -3,9 +3,9 @@
 //! patches), random tilings with margins too small for their largest islands,
 //! compared row for row with one whole-image pass.
 
+use proptest::prelude::*;
 use prospector_image::Image;
 use prospector_sources::{detect, detect_with_background, FinderConfig, PixelBeam};
-use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
@@ -17,7 +17,10 @@ fn synthetic_sky(w: usize, h: usize, seed: u64) -> Image {
     let mut data: Vec<f32> = (0..w * h).map(|_| noise.sample(&mut rng) as f32).collect();
     let blobs = rng.random_range(5..40);
     for k in 0..blobs {
-        let (cx, cy) = (rng.random_range(0.0..w as f64), rng.random_range(0.0..h as f64));
+        let (cx, cy) = (
+            rng.random_range(0.0..w as f64),
+            rng.random_range(0.0..h as f64),
+        );
         let extended = k % 4 == 0;
         let (sa, sb) = if extended {
             (rng.random_range(4.0..25.0), rng.random_range(2.0..8.0))
@@ -25,7 +28,7 @@ fn synthetic_sky(w: usize, h: usize, seed: u64) -> Image {
             (1.7, 1.7)
         };
         let peak = rng.random_range(4.0..200.0);
-        let theta: f64 = rng.random_range(0.0..3.14);
+        let theta: f64 = rng.random_range(0.0..std::f64::consts::PI);
         let reach = (4.0 * sa) as i64;
         for y in (cy as i64 - reach).max(0)..(cy as i64 + reach).min(h as i64) {
             for x in (cx as i64 - reach).max(0)..(cx as i64 + reach).min(w as i64) {
@@ -89,5 +92,8 @@ fn the_synthetic_skies_exercise_what_tiling_could_break() {
     let sky = synthetic_sky(250, 250, 7);
     let found = detect(&sky, &BEAM, &FinderConfig::default()).unwrap();
     assert!(found.islands.len() >= 5, "{}", found.islands.len());
-    assert!(found.islands.iter().any(|i| i.bbox.width.max(i.bbox.height) > 40));
+    assert!(found
+        .islands
+        .iter()
+        .any(|i| i.bbox.width.max(i.bbox.height) > 40));
 }
