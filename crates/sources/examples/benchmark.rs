@@ -23,7 +23,7 @@ mod common;
 
 use prospector_fits::{write_image, FitsImage, OpenOptions};
 use prospector_image::{Beam, Image};
-use prospector_sources::pipeline::{find_sources, FindOptions, FindSummary};
+use prospector_sources::pipeline::{find_sources, CutoutOutput, FindOptions, FindSummary};
 use prospector_sources::Island;
 use prospector_wcs::{Projection, Wcs};
 use rand::SeedableRng;
@@ -340,12 +340,12 @@ fn run_pybdsf(file: &Path, beam: Option<Beam>, out: &Path) -> Result<PyBdsf> {
 }
 
 /// A synthetic `n` x `n` image: Gaussian noise of 1 mJy/beam and one point or
-/// extended source per 40 x 40 pixels on average, 2" pixels, 6" beam.
+/// extended source per 80 x 80 pixels on average, 2" pixels, 6" beam.
 fn synthetic(n: usize, path: &Path) -> Result<()> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
     let noise = Normal::new(0.0, 1e-3)?;
     let mut data: Vec<f32> = (0..n * n).map(|_| noise.sample(&mut rng) as f32).collect();
-    let sources = n * n / 1600;
+    let sources = n * n / 6400;
     let uniform = rand_distr::Uniform::new(0.0, 1.0)?;
     for _ in 0..sources {
         let (cx, cy) = (
@@ -395,34 +395,45 @@ fn scaling(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
     for (n, pybdsf) in [(quarter, with_pybdsf), (big, false)] {
         let path = work.join(format!("synthetic{n}.fits"));
         synthetic(n, &path)?;
-        let out = Command::new(std::env::current_exe()?)
-            .args([
-                "--child",
-                &path.to_string_lossy(),
-                &work.join(format!("out{n}")).to_string_lossy(),
-            ])
-            .output()?;
-        if !out.status.success() {
-            return Err(format!("child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-        }
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let fields: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        let (seconds, peak_mb, sources) = (fields[0], fields[1], fields[2]);
         let image_mb = (n * n * 4) as f64 / 1e6;
-        print!(
-            "  {n} x {n} ({image_mb:.0} MB of pixels): ours {seconds:.2} s, peak RSS {peak_mb:.0} MB ({:.2} of the image), {sources} sources",
-            peak_mb / image_mb
-        );
+        print!("  {n} x {n} ({image_mb:.0} MB of pixels):");
+        let mut ours_seconds = f64::NAN;
+        for (what, flag) in [
+            ("catalogue + maps", "none"),
+            ("+ cutout set and raw cutouts", "all"),
+        ] {
+            let out = Command::new(std::env::current_exe()?)
+                .args([
+                    "--child",
+                    &path.to_string_lossy(),
+                    &work.join(format!("out{n}{flag}")).to_string_lossy(),
+                    flag,
+                ])
+                .output()?;
+            if !out.status.success() {
+                return Err(
+                    format!("child failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
+                );
+            }
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let fields: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            let (seconds, peak_mb, sources) = (fields[0], fields[1], fields[2]);
+            ours_seconds = seconds;
+            print!(
+                "\n    ours, {what}: {seconds:.2} s, peak RSS {peak_mb:.0} MB ({:.2} x the image), {sources} sources",
+                peak_mb / image_mb
+            );
+        }
         if pybdsf {
             let pyb = run_pybdsf(&path, None, &work.join(format!("pybdsf{n}")))?;
             print!(
-                "; PyBDSF {:.1} s ({} sources): {:.0}x faster",
+                "\n    PyBDSF {:.1} s ({} sources): ours {:.0}x faster with every output",
                 pyb.seconds,
                 pyb.sources,
-                pyb.seconds / seconds
+                pyb.seconds / ours_seconds
             );
         }
         println!();
@@ -430,14 +441,19 @@ fn scaling(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Child: `find_sources` on one file; prints seconds, peak RSS (MB) and source count.
+/// Child: `find_sources` on one file (cutouts `all` or `none`); prints
+/// seconds, peak RSS (MB) and source count.
 fn child(args: &[String]) -> Result<()> {
+    let options = FindOptions {
+        cutouts: if args[2] == "all" {
+            CutoutOutput::All
+        } else {
+            CutoutOutput::None
+        },
+        ..FindOptions::default()
+    };
     let start = Instant::now();
-    let summary: FindSummary = find_sources(
-        Path::new(&args[0]),
-        &FindOptions::default(),
-        Path::new(&args[1]),
-    )?;
+    let summary: FindSummary = find_sources(Path::new(&args[0]), &options, Path::new(&args[1]))?;
     let seconds = start.elapsed().as_secs_f64();
     let status = std::fs::read_to_string("/proc/self/status")?;
     let peak_kb: f64 = status

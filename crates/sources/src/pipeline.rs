@@ -6,7 +6,9 @@
 //! - `catalogue.csv`, `catalogue.fits` (binary table `CATALOGUE`), `sources.reg`;
 //! - `rms.fits`, `mean.fits`: the background maps with the image's WCS;
 //! - `cutouts/`: the [`CutoutSet`] (model-sized, normalised) and
-//!   `cutouts/raw/<source_id>.fits`, each raw cutout with its own WCS.
+//!   `cutouts/raw/<source_id>.fits`, each raw cutout with its own WCS
+//!   (see [`CutoutOutput`]). The cutout set is held in memory until written:
+//!   16 KiB per source at 64 x 64.
 
 use crate::background::Background;
 use crate::catalogue::Catalogue;
@@ -81,6 +83,18 @@ pub struct FindSummary {
     pub out_dir: PathBuf,
 }
 
+/// Which cutouts [`find_sources`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CutoutOutput {
+    /// The cutout set and every raw cutout as FITS.
+    #[default]
+    All,
+    /// The cutout set only.
+    SetOnly,
+    /// None (catalogue, regions and maps only).
+    None,
+}
+
 /// Options for reading the image, beside the finder's own.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FindOptions {
@@ -89,8 +103,8 @@ pub struct FindOptions {
     pub beam: Option<Beam>,
     /// Which plane of a cube (see [`OpenOptions::plane`]).
     pub plane: Option<usize>,
-    /// Skip writing the raw cutouts as FITS (the cutout set is always written).
-    pub skip_raw_cutouts: bool,
+    /// Which cutouts to write.
+    pub cutouts: CutoutOutput,
 }
 
 /// Finds the sources of the FITS image at `path` and writes the results into `out_dir`.
@@ -195,12 +209,13 @@ fn write_cutouts(
     let config = &options.finder.cutouts;
     let dir = out_dir.join(CUTOUTS_DIR);
     let raw_dir = dir.join(RAW_CUTOUTS_DIR);
-    if !options.skip_raw_cutouts {
+    let raw = options.cutouts == CutoutOutput::All;
+    if raw {
         std::fs::create_dir_all(&raw_dir).map_err(|e| io_error(&raw_dir, e))?;
     }
     let cutouts = map_indexed(islands.len(), options.finder.threads, |i| {
         let cutout = make_cutout(source, &islands[i], config)?;
-        if !options.skip_raw_cutouts {
+        if raw {
             let rect = cutout.raw.rect();
             let path = raw_dir.join(format!("{}.fits", catalogue.rows[i].source_id));
             write_image(
