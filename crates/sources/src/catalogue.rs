@@ -231,7 +231,7 @@ fn sky_axis(wcs: &Wcs, island: &Island, length_px: f64, pa_img_deg: f64) -> (f64
     let (s, c) = pa_img_deg.to_radians().sin_cos();
     let half = length_px.max(1e-6) / 2.0;
     let end = |sign: f64| wcs.pixel_to_sky(island.x - sign * s * half, island.y + sign * c * half);
-    let (Some(a), Some(b)) = (end(-1.0), end(1.0)) else {
+    let (Some(a), Some(b), Some(centre)) = (end(-1.0), end(1.0), end(0.0)) else {
         return (f64::NAN, f64::NAN);
     };
     let length = if length_px > 0.0 {
@@ -239,7 +239,8 @@ fn sky_axis(wcs: &Wcs, island: &Island, length_px: f64, pa_img_deg: f64) -> (f64
     } else {
         0.0
     };
-    (length, position_angle(a, b).rem_euclid(180.0))
+    // The bearing at the centre: symmetric, so no bias from the great circle.
+    (length, position_angle(centre, b).rem_euclid(180.0))
 }
 
 /// Great-circle distance between two (RA, Dec) points, degrees.
@@ -259,4 +260,92 @@ fn position_angle(a: (f64, f64), b: (f64, f64)) -> f64 {
     (d_ra.sin() * dec2.cos())
         .atan2(dec1.cos() * dec2.sin() - dec1.sin() * dec2.cos() * d_ra.cos())
         .to_degrees()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prospector_image::PixelRect;
+    use prospector_wcs::Projection;
+
+    fn island(major_px: f64, minor_px: f64, pa_deg: f64) -> Island {
+        Island {
+            first_pixel: (40, 50),
+            pixels: 30,
+            bbox: PixelRect::new(45, 40, 10, 10),
+            x: 50.0,
+            y: 45.0,
+            peak_flux: 2.0,
+            peak_x: 50,
+            peak_y: 45,
+            total_flux: 3.0,
+            rms: 0.1,
+            mean: 0.0,
+            snr: 20.0,
+            major_px,
+            minor_px,
+            pa_deg,
+            runs: Vec::new(),
+        }
+    }
+
+    fn wcs(cdelt_x: f64) -> Wcs {
+        Wcs::simple(
+            Projection::Sin,
+            180.0,
+            -45.0,
+            50.0,
+            45.0,
+            cdelt_x,
+            1.0 / 3600.0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn sizes_and_angles_are_measured_on_the_sky() {
+        let north_up_east_left = wcs(-1.0 / 3600.0);
+        // Axis along +y: north. Along x: east-west.
+        let r = row("img", 0, &island(10.0, 4.0, 0.0), &north_up_east_left);
+        assert!(
+            (r.maj * 3600.0 - 10.0).abs() < 1e-3 && (r.min * 3600.0 - 4.0).abs() < 1e-3,
+            "{r:?}"
+        );
+        assert!(r.pa.min(180.0 - r.pa) < 1e-3, "{}", r.pa);
+        let r = row("img", 0, &island(10.0, 4.0, 90.0), &north_up_east_left);
+        assert!((r.pa - 90.0).abs() < 1e-3, "{}", r.pa);
+        // Up and to the left is north-east on a normal grid, north-west when
+        // the grid is flipped (east to the right).
+        let r = row("img", 0, &island(10.0, 4.0, 45.0), &north_up_east_left);
+        assert!((r.pa - 45.0).abs() < 0.01, "{}", r.pa);
+        let r = row("img", 0, &island(10.0, 4.0, 45.0), &wcs(1.0 / 3600.0));
+        assert!((r.pa - 135.0).abs() < 0.01, "{}", r.pa);
+        assert_eq!(r.name, "J1200-4500");
+        assert!((r.ra - 180.0).abs() < 1e-9 && (r.dec + 45.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn csv_and_regions_hold_one_line_per_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::new(
+            "img",
+            &[island(6.0, 3.0, 30.0), island(5.0, 5.0, 0.0)],
+            &wcs(-1.0 / 3600.0),
+        );
+        catalogue.write_csv(&dir.path().join("c.csv")).unwrap();
+        catalogue.write_regions(&dir.path().join("c.reg")).unwrap();
+        let csv = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 3);
+        assert!(csv
+            .lines()
+            .next()
+            .unwrap()
+            .contains("Total_flux,Peak_flux,Isl_rms,Isl_mean"));
+        let reg = std::fs::read_to_string(dir.path().join("c.reg")).unwrap();
+        assert_eq!(reg.lines().filter(|l| l.starts_with("ellipse(")).count(), 2);
+        assert!(
+            reg.contains("ellipse(180.0000000,-45.0000000,3.000\",1.500\",120.00)"),
+            "{reg}"
+        );
+    }
 }

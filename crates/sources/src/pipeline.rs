@@ -165,24 +165,19 @@ fn write_maps(
     let full = source.rect();
     let fits = |e: prospector_fits::FitsError| SourcesError::Fits(e.to_string());
     let unit = [("BUNIT".to_string(), "JY/BEAM".into())];
-    let mut rms_out = ImageWriter::create(
-        out_dir.join(RMS_MAP),
-        full.width,
-        full.height,
-        wcs,
-        Some(beam),
-        &unit,
-    )
-    .map_err(fits)?;
-    let mut mean_out = ImageWriter::create(
-        out_dir.join(MEAN_MAP),
-        full.width,
-        full.height,
-        wcs,
-        Some(beam),
-        &unit,
-    )
-    .map_err(fits)?;
+    let create = |name: &str| {
+        ImageWriter::create(
+            out_dir.join(name),
+            full.width,
+            full.height,
+            wcs,
+            Some(beam),
+            &unit,
+        )
+        .map_err(fits)
+    };
+    let mut rms_out = create(RMS_MAP)?;
+    let mut mean_out = create(MEAN_MAP)?;
     let mut y = 0;
     while y < full.height {
         let rows = MAP_BAND_ROWS.min(full.height - y);
