@@ -1,15 +1,24 @@
 //! PyBDSF-quality source finding as a library: background and rms maps,
-//! islands, per-island measurements, cutouts and tiling, on plain image data.
+//! islands, per-island measurements, catalogues, cutouts and tiling, on plain
+//! image data or streamed from FITS files.
 //!
-//! The pipeline, and the PyBDSF step each part follows:
-//! - [`background`]: kappa-sigma clipped mean and rms on PyBDSF's box grid,
-//!   interpolated to every pixel, with PyBDSF's box rule and its constant
-//!   fallback (`rmsimage.py`, `preprocess.py`, `functions.bstat`);
-//! - [`islands`]: islands above `thresh_isl` holding a pixel above `thresh_pix`
-//!   (`islands.py`), and moment measurements of each;
-//! - [`tiling`]: cores and margins, so that a catalogue does not depend on how
-//!   the image was cut;
-//! - [`finder`]: all of it over any [`PixelSource`], in parallel.
+//! The pipeline, and the PyBDSF 1.14.1 step each part follows:
+//! - [`stats`]: kappa-sigma clipped mean and rms (`functions.bstat`);
+//! - [`background`]: those statistics on PyBDSF's box grid, anchored to the
+//!   full image and interpolated to every pixel, with PyBDSF's box rule and its
+//!   constant-map fallback (`rmsimage.py`, `preprocess.py`);
+//! - [`islands`]: islands above `thresh_isl` holding a pixel above `thresh_pix`,
+//!   at least `minpix_isl` pixels (`islands.py`), measured by moments;
+//! - [`tiling`]: cores and margins, and the refusal to measure an island a
+//!   tile's window cuts, so that no tiling changes the catalogue;
+//! - [`finder`]: all of it over any [`PixelSource`], tiles in parallel;
+//! - [`catalogue`], [`cutout`], [`pipeline`]: PyBDSF-named catalogue columns
+//!   (CSV, FITS table, ds9 regions), model cutouts in a
+//!   `prospector_cutouts::CutoutSet`, and [`pipeline::find_sources`], which
+//!   turns a FITS file into a folder of results.
+//!
+//! Not done: PyBDSF's `adaptive_rms_box` (smaller boxes near bright sources)
+//! and its Gaussian fitting; sizes here are island moments.
 //!
 //! Pixel coordinates are 0-based full-image coordinates throughout.
 

@@ -37,11 +37,12 @@ pub const RAW_CUTOUTS_DIR: &str = "raw";
 /// Rows of the maps computed and written at a time.
 const MAP_BAND_ROWS: usize = 256;
 
-/// A FITS image as a [`PixelSource`]; reads are serialised (cfitsio handles
-/// are not shared between threads).
+/// A FITS image as a [`PixelSource`]. Each concurrent reader gets its own
+/// cfitsio handle (opened on first need, then reused), so tiles are read in
+/// parallel.
 #[derive(Debug)]
 pub struct FitsSource {
-    image: Mutex<FitsImage>,
+    idle: Mutex<Vec<FitsImage>>,
     rect: PixelRect,
 }
 
@@ -49,8 +50,17 @@ impl FitsSource {
     pub fn new(image: FitsImage) -> Self {
         let rect = image.bounds();
         Self {
-            image: Mutex::new(image),
+            idle: Mutex::new(vec![image]),
             rect,
+        }
+    }
+
+    fn handle(&self) -> Result<FitsImage, SourcesError> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        match idle.len() {
+            0 => Err(SourcesError::Fits("no FITS handle to reopen".into())),
+            1 => idle[0].reopen().map_err(|e| SourcesError::Fits(e.to_string())),
+            _ => Ok(idle.pop().expect("more than one handle is idle")),
         }
     }
 }
@@ -61,14 +71,13 @@ impl PixelSource for FitsSource {
     }
 
     fn read(&self, rect: PixelRect) -> Result<Image, SourcesError> {
-        let image = self
-            .image
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        image.read_rect(rect).map_err(|e| SourcesError::Read {
+        let handle = self.handle()?;
+        let pixels = handle.read_rect(rect).map_err(|e| SourcesError::Read {
             rect,
             reason: e.to_string(),
-        })
+        });
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+        pixels
     }
 }
 
