@@ -59,7 +59,9 @@ impl FitsSource {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         match idle.len() {
             0 => Err(SourcesError::Fits("no FITS handle to reopen".into())),
-            1 => idle[0].reopen().map_err(|e| SourcesError::Fits(e.to_string())),
+            1 => idle[0]
+                .reopen()
+                .map_err(|e| SourcesError::Fits(e.to_string())),
             _ => Ok(idle.pop().expect("more than one handle is idle")),
         }
     }
@@ -76,7 +78,10 @@ impl PixelSource for FitsSource {
             rect,
             reason: e.to_string(),
         });
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
         pixels
     }
 }

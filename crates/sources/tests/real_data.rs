@@ -242,3 +242,27 @@ fn a_file_without_a_beam_is_refused_with_its_name() {
     let err = find_sources(&path, &FindOptions::default(), &dir.path().join("out")).unwrap_err();
     assert!(err.to_string().contains("nobeam.fits"), "{err}");
 }
+
+#[test]
+fn blanked_pixels_are_never_in_islands_and_blank_in_the_maps() {
+    let (image, beam) = open(&common::fullfield("aegean_1904-66_SIN.fits"), None);
+    let pixels = image.read_all().unwrap();
+    let blank = pixels.non_finite_count();
+    assert!(
+        blank > 10_000,
+        "the Aegean test image has NaN-blanked edges"
+    );
+    let found = detect(&pixels, &beam, &FinderConfig::default()).unwrap();
+    assert!(found.islands.len() >= 10, "{}", found.islands.len());
+    for island in &found.islands {
+        for run in &island.runs {
+            for x in run.x0..run.x1 {
+                assert!(pixels.get(x, run.y).unwrap().is_finite());
+            }
+        }
+    }
+    let (mean, rms) = found.background.maps(&pixels);
+    for ((v, m), r) in pixels.pixels().iter().zip(mean.pixels()).zip(rms.pixels()) {
+        assert_eq!(v.is_finite(), m.is_finite() && r.is_finite());
+    }
+}
