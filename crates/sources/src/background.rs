@@ -37,13 +37,19 @@
 //! where `fwhm_px = sqrt(bmaj_px x bmin_px)`. The constant rms is the whole
 //! image's clipped rms; the constant mean its clipped mean (0 if asked).
 //!
+//! # Adaptive box
+//! With `adaptive_rms_box`, a second, smaller box is used near bright compact
+//! sources (the rule is documented in `background/adaptive.rs`); the rms map
+//! is then always used.
+//!
 //! # Whole-image statistics
 //! The clipped statistics of the image are taken over every unblanked pixel
 //! when there are at most `max_sample` of them, else over every k-th unblanked
 //! pixel in raster order (a deterministic sample), so that memory stays bounded
 //! on survey-sized images.
 
-use crate::labeller::{runs_where, RowLabeller};
+mod adaptive;
+
 use crate::source::{for_each_band, PixelSource};
 use crate::stats::{clipped_stats, mean, std_dev, ClippedStats, Kappa};
 use crate::{PixelBeam, SourcesError};
@@ -90,6 +96,10 @@ pub struct BackgroundConfig {
     pub mean_map: MeanMapMode,
     /// Most pixels used for the whole-image clipped statistics.
     pub max_sample: usize,
+    /// PyBDSF's `adaptive_rms_box`: a smaller box near bright compact sources.
+    pub adaptive_rms_box: bool,
+    /// The small box for `adaptive_rms_box`; `None` chooses it by PyBDSF's rule.
+    pub rms_box_bright: Option<BoxSize>,
 }
 
 impl Default for BackgroundConfig {
@@ -100,6 +110,8 @@ impl Default for BackgroundConfig {
             rms_map: None,
             mean_map: MeanMapMode::Default,
             max_sample: 4 * 1024 * 1024,
+            adaptive_rms_box: false,
+            rms_box_bright: None,
         }
     }
 }
@@ -109,6 +121,8 @@ impl Default for BackgroundConfig {
 pub struct Background {
     image: PixelRect,
     rms_box: BoxSize,
+    /// The small box used near bright sources, and how many there were.
+    adaptive: Option<(BoxSize, usize)>,
     clipped: (f64, f64),
     constant_rms: Option<f64>,
     constant_mean: Option<f64>,
@@ -148,23 +162,36 @@ impl Background {
             },
         };
         let image = source.rect();
-        let clipped = whole_image_stats(source, config, kappa)?;
+        let (clipped, max_value) = whole_image_stats(source, config, kappa)?;
+        let needs_islands = config.rms_box.is_none() || config.adaptive_rms_box;
+        let ten_sigma = if needs_islands {
+            adaptive::blobs_above(source, &clipped, BOX_ISLAND_SIGMA)?
+        } else {
+            Vec::new()
+        };
         let rms_box = match config.rms_box {
-            Some(b) if b.size >= b.step && b.step > 0 => b,
-            Some(b) => {
-                return Err(SourcesError::Config(format!(
-                    "rms box {} must be at least its step {} (> 0)",
-                    b.size, b.step
-                )))
-            }
+            Some(b) => checked_box(b)?,
             None => {
-                let largest = largest_bright_island(source, &clipped)?;
+                let largest = ten_sigma.iter().map(|b| b.extent).max().unwrap_or(0);
                 default_box(image.width, image.height, beam, largest)
             }
+        };
+        let bright = if config.adaptive_rms_box {
+            adaptive::plan(source, &clipped, beam, &ten_sigma, max_value)?
+        } else {
+            None
+        };
+        let bright = match (bright, config.rms_box_bright) {
+            (Some(plan), Some(b)) => Some(adaptive::BrightPlan {
+                small_box: checked_box(b)?,
+                ..plan
+            }),
+            (plan, _) => plan,
         };
         let mut background = Background {
             image,
             rms_box,
+            adaptive: bright.as_ref().map(|p| (p.small_box, p.positions.len())),
             clipped: (clipped.mean, clipped.rms),
             constant_rms: Some(clipped.rms),
             constant_mean: Some(if config.mean_map == MeanMapMode::Zero {
@@ -179,15 +206,32 @@ impl Background {
             return Ok(background);
         }
         if rms_box.size as f64 > image.width.min(image.height) as f64 / 4.0 {
+            background.adaptive = None;
             return Ok(background);
         }
-        let grid = Grid::measure(source, rms_box, kappa, threads)?;
+        let large = Grid::measure(source, rms_box, kappa, threads)?;
+        let grid = match &bright {
+            Some(plan) => {
+                let small = Grid::measure(source, plan.small_box, kappa, threads)?;
+                let (ax, ay) = axes(image, rms_box);
+                adaptive::blend(
+                    &small,
+                    &large,
+                    (&ax, &ay),
+                    &plan.positions,
+                    image.width,
+                    image.height,
+                )
+            }
+            None => large,
+        };
         let spread = grid.rms_spread(source)?;
         let fw_px = (beam.major_px * beam.minor_px).sqrt();
         let size = rms_box.size as f64;
-        let rms_varies = config
-            .rms_map
-            .unwrap_or_else(|| spread > 1.1 * clipped.rms / 2f64.sqrt() / size * fw_px);
+        // With bright sources found, PyBDSF always keeps the adapted rms map.
+        let rms_varies = config.rms_map.unwrap_or_else(|| {
+            bright.is_some() || spread > 1.1 * clipped.rms / 2f64.sqrt() / size * fw_px
+        });
         let mean_varies = match config.mean_map {
             MeanMapMode::Map => true,
             MeanMapMode::Zero | MeanMapMode::Const => false,
@@ -203,6 +247,12 @@ impl Background {
             background.grid = Some(grid);
         }
         Ok(background)
+    }
+
+    /// The small box used near bright sources and how many bright sources
+    /// there were, when `adaptive_rms_box` adapted the map.
+    pub fn adaptive_box(&self) -> Option<(BoxSize, usize)> {
+        self.adaptive
     }
 
     /// The box and step the maps were (or would have been) made with.
@@ -304,14 +354,19 @@ fn round_half_even(v: f64) -> f64 {
     }
 }
 
+/// The whole image's clipped statistics and its brightest pixel.
 fn whole_image_stats(
     source: &dyn PixelSource,
     config: &BackgroundConfig,
     kappa: Kappa,
-) -> Result<ClippedStats, SourcesError> {
+) -> Result<(ClippedStats, f32), SourcesError> {
     let mut finite = 0usize;
+    let mut max_value = f32::NEG_INFINITY;
     for_each_band(source, BAND_ROWS, |band| {
-        finite += band.pixels().iter().filter(|v| v.is_finite()).count();
+        for &v in band.pixels().iter().filter(|v| v.is_finite()) {
+            finite += 1;
+            max_value = max_value.max(v);
+        }
     })?;
     let every = finite.div_ceil(config.max_sample.max(1)).max(1);
     let mut sample = Vec::with_capacity(finite / every + 1);
@@ -324,33 +379,30 @@ fn whole_image_stats(
             k += 1;
         }
     })?;
-    clipped_stats(&mut sample, kappa).ok_or(SourcesError::NoBackground)
+    let stats = clipped_stats(&mut sample, kappa).ok_or(SourcesError::NoBackground)?;
+    Ok((stats, max_value))
 }
 
-/// The largest bounding-box side of the islands above 10 clipped sigma.
-fn largest_bright_island(
-    source: &dyn PixelSource,
-    clipped: &ClippedStats,
-) -> Result<usize, SourcesError> {
-    let mut labeller = RowLabeller::new(false);
-    let mut largest = 0;
-    for_each_band(source, BAND_ROWS, |band| {
-        let rect = band.rect();
-        for row in 0..rect.height {
-            let set = band
-                .row(row)
-                .iter()
-                .map(|&v| (v as f64 - clipped.mean) / BOX_ISLAND_SIGMA >= clipped.rms);
-            let runs = runs_where(set, rect.x0);
-            for c in labeller.push_row(rect.y0 + row, &runs) {
-                largest = largest.max(c.extent());
-            }
-        }
-    })?;
-    for c in labeller.finish() {
-        largest = largest.max(c.extent());
+fn checked_box(b: BoxSize) -> Result<BoxSize, SourcesError> {
+    if b.size >= b.step && b.step > 0 {
+        Ok(b)
+    } else {
+        Err(SourcesError::Config(format!(
+            "rms box {} must be at least its step {} (> 0)",
+            b.size, b.step
+        )))
     }
-    Ok(largest)
+}
+
+/// The grid axes for boxes of `rms_box` on `image`.
+fn axes(image: PixelRect, rms_box: BoxSize) -> (Axis, Axis) {
+    let (w, h) = (image.width, image.height);
+    let extrapolate =
+        (rms_box.size as f64) / (w as f64) < 0.1 && (rms_box.size as f64) / (h as f64) < 0.1;
+    (
+        Axis::new(w, rms_box, extrapolate),
+        Axis::new(h, rms_box, extrapolate),
+    )
 }
 
 /// One axis of PyBDSF's box grid.
@@ -363,6 +415,8 @@ struct Axis {
     coords: Vec<f64>,
     /// Mirror padding added on each side (0 when extrapolating).
     pad: usize,
+    /// Whether the outer nodes are extrapolated rather than measured on padding.
+    extrapolated: bool,
 }
 
 impl Axis {
@@ -390,6 +444,7 @@ impl Axis {
                 windows,
                 coords,
                 pad: 0,
+                extrapolated: true,
             }
         } else {
             let pad = rms_box.size / 2;
@@ -414,6 +469,7 @@ impl Axis {
                 windows,
                 coords,
                 pad,
+                extrapolated: false,
             }
         }
     }
@@ -432,19 +488,25 @@ impl Axis {
         mirrored.clamp(0, n - 1) as usize
     }
 
-    /// PyBDSF's `remap_axis`: every pixel's fractional position among the nodes.
+    /// Every pixel's fractional position among the nodes.
     fn pixel_coordinates(&self, n: usize) -> Vec<f64> {
-        let mut out = vec![0.0; n];
-        for i in 0..self.coords.len().saturating_sub(1) {
-            let (a, b) = (self.coords[i], self.coords[i + 1]);
-            let first = a.ceil().max(0.0) as usize;
-            let last = (b.floor().max(-1.0) + 1.0) as usize;
-            for (t, slot) in out.iter_mut().enumerate().take(last.min(n)).skip(first) {
-                *slot = i as f64 + (t as f64 - a) / (b - a);
-            }
-        }
-        out
+        remap(&self.coords, n)
     }
+}
+
+/// PyBDSF's `remap_axis`: the fractional node index of each of `n` positions
+/// along an axis whose nodes lie at `coords`.
+fn remap(coords: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; n];
+    for i in 0..coords.len().saturating_sub(1) {
+        let (a, b) = (coords[i], coords[i + 1]);
+        let first = a.ceil().max(0.0) as usize;
+        let last = (b.floor().max(-1.0) + 1.0) as usize;
+        for (t, slot) in out.iter_mut().enumerate().take(last.min(n)).skip(first) {
+            *slot = i as f64 + (t as f64 - a) / (b - a);
+        }
+    }
+    out
 }
 
 impl Grid {
@@ -456,10 +518,7 @@ impl Grid {
     ) -> Result<Grid, SourcesError> {
         let image = source.rect();
         let (w, h) = (image.width, image.height);
-        let extrapolate =
-            (rms_box.size as f64) / (w as f64) < 0.1 && (rms_box.size as f64) / (h as f64) < 0.1;
-        let ax = Axis::new(w, rms_box, extrapolate);
-        let ay = Axis::new(h, rms_box, extrapolate);
+        let (ax, ay) = axes(image, rms_box);
         let (nx, ny) = (ax.windows.len(), ay.windows.len());
         let nodes: Vec<(usize, usize)> = (0..nx)
             .flat_map(|i| (0..ny).map(move |j| (i, j)))
@@ -481,7 +540,7 @@ impl Grid {
                 rms[i * ny + j] = s.rms as f32;
             }
         }
-        if extrapolate {
+        if ax.extrapolated {
             copy_borders(&mut mean, nx, ny);
             copy_borders(&mut rms, nx, ny);
         }
@@ -504,6 +563,11 @@ impl Grid {
     fn interpolate(&self, values: &[f32], x: usize, y: usize) -> f64 {
         let (ix, fx) = cell(self.gx[x], self.nx);
         let (iy, fy) = cell(self.gy[y], self.ny);
+        self.bilinear(values, ix, fx, iy, fy)
+    }
+
+    /// Node `values` interpolated in cell `(ix, iy)` at fractions `(fx, fy)`.
+    fn bilinear(&self, values: &[f32], ix: usize, fx: f64, iy: usize, fy: f64) -> f64 {
         let at = |i: usize, j: usize| values[i * self.ny + j] as f64;
         let (ix1, iy1) = ((ix + 1).min(self.nx - 1), (iy + 1).min(self.ny - 1));
         let top = at(ix, iy) * (1.0 - fy) + at(ix, iy1) * fy;

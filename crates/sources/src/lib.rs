@@ -6,7 +6,8 @@
 //! - [`stats`]: kappa-sigma clipped mean and rms (`functions.bstat`);
 //! - [`background`]: those statistics on PyBDSF's box grid, anchored to the
 //!   full image and interpolated to every pixel, with PyBDSF's box rule and its
-//!   constant-map fallback (`rmsimage.py`, `preprocess.py`);
+//!   constant-map fallback (`rmsimage.py`, `preprocess.py`), and optionally
+//!   its `adaptive_rms_box` (smaller boxes near bright sources);
 //! - [`islands`]: islands above `thresh_isl` holding a pixel above `thresh_pix`,
 //!   at least `minpix_isl` pixels (`islands.py`), measured by moments;
 //! - [`tiling`]: cores and margins, and the refusal to measure an island a
@@ -17,8 +18,7 @@
 //!   `prospector_cutouts::CutoutSet`, and [`pipeline::find_sources`], which
 //!   turns a FITS file into a folder of results.
 //!
-//! Not done: PyBDSF's `adaptive_rms_box` (smaller boxes near bright sources)
-//! and its Gaussian fitting; sizes here are island moments.
+//! Not done: PyBDSF's Gaussian fitting; sizes here are island moments.
 //!
 //! Pixel coordinates are 0-based full-image coordinates throughout.
 
