@@ -149,15 +149,17 @@ pub fn find_sources(
         .map_err(|e| SourcesError::Fits(e.to_string()))?;
     catalogue.write_regions(&out_dir.join(REGIONS))?;
     write_maps(&source, &detection.background, &wcs, &beam_deg, out_dir)?;
-    write_cutouts(
-        &source,
-        &detection.islands,
-        &catalogue,
-        &wcs,
-        &beam_deg,
-        options,
-        out_dir,
-    )?;
+    if options.cutouts != CutoutOutput::None {
+        write_cutouts(
+            &source,
+            &detection.islands,
+            &catalogue,
+            &wcs,
+            &beam_deg,
+            options,
+            out_dir,
+        )?;
+    }
     Ok(FindSummary {
         image_id,
         sources: catalogue.rows.len(),

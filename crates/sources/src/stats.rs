@@ -74,7 +74,10 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats
     }
     let n = values.len();
     let raw_mean = mean(values);
-    let raw_rms = (sum_sq_dev(values, raw_mean) / (n - 1) as f64).sqrt();
+    // Sums over the values kept: of the values and of their squared
+    // deviations from the raw mean (as PyBDSF keeps them).
+    let mut sums = (raw_mean * n as f64, sum_sq_dev(values, raw_mean));
+    let raw_rms = (sums.1 / (n - 1) as f64).sqrt();
     let mut kept = n;
     let mut rounds = 0;
     let mut k;
@@ -85,15 +88,16 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats
         let sigma = if rounds == 0 {
             raw_rms
         } else {
-            let m = mean(&values[..count]);
-            (sum_sq_dev(&values[..count], raw_mean) / count as f64 - (raw_mean - m).powi(2))
+            let m = sums.0 / count as f64;
+            (sums.1 / count as f64 - (raw_mean - m).powi(2))
                 .max(0.0)
                 .sqrt()
         };
         let (low, high) = (median - k * sigma, median + k * sigma);
-        let inside = partition_front(&mut values[..count], |v| v >= low && v < high);
+        let (inside, inside_sums) = keep_within(&mut values[..count], low, high, raw_mean);
         if inside > 0 {
             kept = inside;
+            sums = inside_sums;
         }
         rounds += 1;
         let changed = inside.abs_diff(count) as f64;
@@ -112,9 +116,8 @@ pub fn clipped_stats(values: &mut Vec<f32>, kappa: Kappa) -> Option<ClippedStats
     if count < 2.0 {
         return None;
     }
-    let mean = mean(kept);
-    let variance = sum_sq_dev(kept, raw_mean) / (count - 1.0)
-        - (raw_mean - mean).powi(2) * count / (count - 1.0);
+    let mean = sums.0 / count;
+    let variance = sums.1 / (count - 1.0) - (raw_mean - mean).powi(2) * count / (count - 1.0);
     let sigma = variance.max(0.0).sqrt();
     if sigma.is_nan() || sigma <= 0.0 {
         return None;
@@ -137,16 +140,21 @@ fn upper_median(values: &mut [f32]) -> f64 {
     *values.select_nth_unstable_by(mid, f32::total_cmp).1 as f64
 }
 
-/// Moves the values satisfying `keep` (as f64) to the front; returns their count.
-fn partition_front(values: &mut [f32], keep: impl Fn(f64) -> bool) -> usize {
+/// Moves the values in `[low, high)` to the front; returns their count and
+/// their sums (of values, and of squared deviations from `centre`).
+fn keep_within(values: &mut [f32], low: f64, high: f64, centre: f64) -> (usize, (f64, f64)) {
     let mut front = 0;
+    let (mut sum, mut sum_sq) = (0.0, 0.0);
     for i in 0..values.len() {
-        if keep(values[i] as f64) {
+        let v = values[i] as f64;
+        if v >= low && v < high {
             values.swap(front, i);
             front += 1;
+            sum += v;
+            sum_sq += (v - centre) * (v - centre);
         }
     }
-    front
+    (front, (sum, sum_sq))
 }
 
 fn sum_sq_dev(values: &[f32], centre: f64) -> f64 {
