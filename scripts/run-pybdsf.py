@@ -2,6 +2,7 @@
 """Runs PyBDSF on one image the way the prospector-sources benchmark compares it.
 
 Usage: run-pybdsf.py IMAGE.fits OUTDIR [--beam BMAJ_DEG BMIN_DEG BPA_DEG] [--rms-box SIZE STEP]
+                     [--frequency HZ] [--adaptive]
 
 Writes into OUTDIR:
   srl.csv      PyBDSF's source list (csv, as write_catalog writes it)
@@ -26,6 +27,8 @@ def main():
     p.add_argument("outdir")
     p.add_argument("--beam", nargs=3, type=float)
     p.add_argument("--rms-box", nargs=2, type=int)
+    p.add_argument("--frequency", type=float, help="Hz, for images without a frequency axis")
+    p.add_argument("--adaptive", action="store_true", help="adaptive_rms_box=True")
     a = p.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     kw = dict(thresh_isl=3.0, thresh_pix=5.0, quiet=True, outdir=a.outdir, ncores=2)
@@ -33,6 +36,10 @@ def main():
         kw["beam"] = tuple(a.beam)
     if a.rms_box:
         kw["rms_box"] = tuple(a.rms_box)
+    if a.frequency:
+        kw["frequency"] = a.frequency
+    if a.adaptive:
+        kw["adaptive_rms_box"] = True
     start = time.perf_counter()
     img = bdsf.process_image(a.image, **kw)
     elapsed = time.perf_counter() - start

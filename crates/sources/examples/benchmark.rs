@@ -46,6 +46,8 @@ struct Case {
     beam: Option<Beam>,
     /// A stored PyBDSF source list for this image, when there is one.
     stored_catalogue: Option<PathBuf>,
+    /// Both finders with `adaptive_rms_box`.
+    adaptive: bool,
 }
 
 struct PyBdsf {
@@ -80,11 +82,13 @@ fn main() -> Result<()> {
             stored_catalogue: Some(data.join(
                 "fullfield/pybdsf-catalogues/atca_scorpio_1p4GHz_ExtendedSourceField.pybdsf.srl.csv",
             )),
+            adaptive: false,
         },
         Case {
             file: common::fullfield("atca_scorpio_1p4GHz_S17Field.fits"),
             beam: Some(ATCA_BEAM),
             stored_catalogue: None,
+            adaptive: false,
         },
         Case {
             file: common::fullfield("lofar_GRB201006A_144MHz_cutout256.fits"),
@@ -92,6 +96,7 @@ fn main() -> Result<()> {
             stored_catalogue: Some(
                 data.join("fullfield/pybdsf-catalogues/lofar_GRB201006A_144MHz_cutout256.pybdsf.srl.csv"),
             ),
+            adaptive: false,
         },
         Case {
             file: data.join("pybdsf-reference/reference_outputs/tbdsf_process_image.in_fits.pybdsf.ch0_I.fits"),
@@ -99,11 +104,19 @@ fn main() -> Result<()> {
             stored_catalogue: Some(
                 data.join("pybdsf-reference/rerun_bdsf_1.14.1_defaults/pybdsf_test_ch0_I.pybdsf.srl.csv"),
             ),
+            adaptive: false,
         },
         Case {
             file: common::fullfield("amila_GRB120422A_15GHz_512.fits"),
             beam: None,
             stored_catalogue: None,
+            adaptive: false,
+        },
+        Case {
+            file: common::fullfield("lofar_GRB201006A_144MHz_cutout256.fits"),
+            beam: None,
+            stored_catalogue: None,
+            adaptive: true,
         },
     ];
     println!("prospector-sources vs PyBDSF 1.14.1 (PyBDSF also fits Gaussians to every island; we measure islands by moments)\n");
@@ -120,12 +133,22 @@ fn compare(case: &Case, work: &Path) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    println!("== {name}");
-    let pyb = run_pybdsf(&case.file, case.beam, &work.join("pybdsf"))?;
+    println!(
+        "== {name}{}",
+        if case.adaptive {
+            " (adaptive_rms_box on both)"
+        } else {
+            ""
+        }
+    );
+    let extra: &[&str] = if case.adaptive { &["--adaptive"] } else { &[] };
+    let pyb = run_pybdsf(&case.file, case.beam, extra, &work.join("pybdsf"))?;
     let options = FindOptions {
         beam: case.beam,
         ..FindOptions::default()
     };
+    let mut options = options;
+    options.finder.background.adaptive_rms_box = case.adaptive;
     let start = Instant::now();
     let ours = find_sources(&case.file, &options, &work.join("ours"))?;
     let seconds = start.elapsed().as_secs_f64();
@@ -138,11 +161,18 @@ fn compare(case: &Case, work: &Path) -> Result<()> {
     );
     let b = ours.background.rms_box();
     println!(
-        "  rms box: PyBDSF ({}, {}), ours ({}, {}); rms {} / mean {}",
+        "  rms box: PyBDSF ({}, {}), ours ({}, {}){}; rms {} / mean {}",
         pyb.rms_box.0,
         pyb.rms_box.1,
         b.size,
         b.step,
+        match ours.background.adaptive_box() {
+            Some((small, bright)) => format!(
+                ", small box ({}, {}) near {bright} bright sources",
+                small.size, small.step
+            ),
+            None => String::new(),
+        },
         if ours.background.rms_is_map() {
             "map"
         } else {
@@ -297,7 +327,7 @@ fn pybdsf_python() -> PathBuf {
         .join("bin/python")
 }
 
-fn run_pybdsf(file: &Path, beam: Option<Beam>, out: &Path) -> Result<PyBdsf> {
+fn run_pybdsf(file: &Path, beam: Option<Beam>, extra: &[&str], out: &Path) -> Result<PyBdsf> {
     let mut cmd = Command::new(pybdsf_python());
     cmd.arg(repo_root().join("scripts/run-pybdsf.py"))
         .arg(file)
@@ -306,6 +336,7 @@ fn run_pybdsf(file: &Path, beam: Option<Beam>, out: &Path) -> Result<PyBdsf> {
         cmd.arg("--beam")
             .args([b.major_deg, b.minor_deg, b.pa_deg].map(|v| v.to_string()));
     }
+    cmd.args(extra);
     let output = cmd.output()?;
     if !output.status.success() {
         return Err(format!(
@@ -428,7 +459,9 @@ fn scaling(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
             );
         }
         if pybdsf {
-            let pyb = run_pybdsf(&path, None, &work.join(format!("pybdsf{n}")))?;
+            // The synthetic header has no frequency axis, which PyBDSF requires.
+            let frequency = ["--frequency", "1.4e9"];
+            let pyb = run_pybdsf(&path, None, &frequency, &work.join(format!("pybdsf{n}")))?;
             print!(
                 "\n    PyBDSF {:.1} s ({} sources): ours {:.0}x faster with every output",
                 pyb.seconds,

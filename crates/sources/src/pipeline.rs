@@ -34,6 +34,8 @@ pub const RMS_MAP: &str = "rms.fits";
 pub const MEAN_MAP: &str = "mean.fits";
 pub const CUTOUTS_DIR: &str = "cutouts";
 pub const RAW_CUTOUTS_DIR: &str = "raw";
+/// Cutouts made at a time (in parallel) before joining the set.
+const CUTOUT_CHUNK: usize = 256;
 /// Rows of the maps computed and written at a time.
 const MAP_BAND_ROWS: usize = 256;
 
@@ -224,39 +226,42 @@ fn write_cutouts(
     if raw {
         std::fs::create_dir_all(&raw_dir).map_err(|e| io_error(&raw_dir, e))?;
     }
-    let cutouts = map_indexed(islands.len(), options.finder.threads, |i| {
-        let cutout = make_cutout(source, &islands[i], config)?;
-        if raw {
-            let rect = cutout.raw.rect();
-            let path = raw_dir.join(format!("{}.fits", catalogue.rows[i].source_id));
-            write_image(
-                &path,
-                &cutout.raw,
-                &wcs.offset(rect.x0 as f64, rect.y0 as f64),
-                Some(beam),
-                &[],
-            )
-            .map_err(|e| SourcesError::Fits(e.to_string()))?;
-        }
-        Ok::<_, SourcesError>((cutout.side, cutout.model))
-    })?;
     let mut set = CutoutSet::new(config.size, config.stretch.describe());
-    for ((row, island), (side, model)) in catalogue.rows.iter().zip(islands).zip(cutouts) {
-        let record = CutoutRecord {
-            source_id: row.source_id.clone(),
-            image_id: catalogue.image_id.clone(),
-            name: row.name.clone(),
-            ra_deg: row.ra,
-            dec_deg: row.dec,
-            x: island.x,
-            y: island.y,
-            peak_flux: island.peak_flux,
-            total_flux: island.total_flux,
-            island_pixels: island.pixels as u64,
-            cutout_side_px: side as u32,
-            label: Label::Unlabelled,
-        };
-        set.push(record, &model)?;
+    // In chunks, so that only one chunk of cutouts is in flight beside the set.
+    let mut start = 0;
+    while start < islands.len() {
+        let chunk = CUTOUT_CHUNK.min(islands.len() - start);
+        let cutouts = map_indexed(chunk, options.finder.threads, |k| {
+            let i = start + k;
+            let cutout = make_cutout(source, &islands[i], config)?;
+            if raw {
+                let rect = cutout.raw.rect();
+                let path = raw_dir.join(format!("{}.fits", catalogue.rows[i].source_id));
+                let cutout_wcs = wcs.offset(rect.x0 as f64, rect.y0 as f64);
+                write_image(&path, &cutout.raw, &cutout_wcs, Some(beam), &[])
+                    .map_err(|e| SourcesError::Fits(e.to_string()))?;
+            }
+            Ok::<_, SourcesError>((cutout.side, cutout.model))
+        })?;
+        for (i, (side, model)) in (start..).zip(cutouts) {
+            let (row, island) = (&catalogue.rows[i], &islands[i]);
+            let record = CutoutRecord {
+                source_id: row.source_id.clone(),
+                image_id: catalogue.image_id.clone(),
+                name: row.name.clone(),
+                ra_deg: row.ra,
+                dec_deg: row.dec,
+                x: island.x,
+                y: island.y,
+                peak_flux: island.peak_flux,
+                total_flux: island.total_flux,
+                island_pixels: island.pixels as u64,
+                cutout_side_px: side as u32,
+                label: Label::Unlabelled,
+            };
+            set.push(record, &model)?;
+        }
+        start += chunk;
     }
     set.write(&dir)?;
     Ok(())
