@@ -265,27 +265,14 @@ fn position_angle(a: (f64, f64), b: (f64, f64)) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prospector_image::PixelRect;
     use prospector_wcs::Projection;
 
     fn island(major_px: f64, minor_px: f64, pa_deg: f64) -> Island {
         Island {
-            first_pixel: (40, 50),
-            pixels: 30,
-            bbox: PixelRect::new(45, 40, 10, 10),
-            x: 50.0,
-            y: 45.0,
-            peak_flux: 2.0,
-            peak_x: 50,
-            peak_y: 45,
-            total_flux: 3.0,
-            rms: 0.1,
-            mean: 0.0,
-            snr: 20.0,
             major_px,
             minor_px,
             pa_deg,
-            runs: Vec::new(),
+            ..Island::example(50.0, 45.0)
         }
     }
 

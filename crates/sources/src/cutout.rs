@@ -239,22 +239,8 @@ mod tests {
 
     fn island_at(x: f64, y: f64, extent: usize) -> Island {
         Island {
-            first_pixel: (0, 0),
-            pixels: 10,
             bbox: PixelRect::new(0, 0, extent, extent / 2),
-            x,
-            y,
-            peak_flux: 1.0,
-            peak_x: x as usize,
-            peak_y: y as usize,
-            total_flux: 1.0,
-            rms: 0.1,
-            mean: 0.0,
-            snr: 10.0,
-            major_px: 3.0,
-            minor_px: 3.0,
-            pa_deg: 0.0,
-            runs: Vec::new(),
+            ..Island::example(x, y)
         }
     }
 

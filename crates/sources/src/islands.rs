@@ -93,6 +93,36 @@ pub struct Island {
     pub runs: Vec<Run>,
 }
 
+#[cfg(test)]
+impl Island {
+    /// A compact island centred on `(x, y)`, for tests of what is built on islands.
+    pub(crate) fn example(x: f64, y: f64) -> Island {
+        Island {
+            first_pixel: ((y as usize).saturating_sub(2), x as usize),
+            pixels: 30,
+            bbox: PixelRect::new(
+                (x as usize).saturating_sub(2),
+                (y as usize).saturating_sub(2),
+                5,
+                5,
+            ),
+            x,
+            y,
+            peak_flux: 2.0,
+            peak_x: x as usize,
+            peak_y: y as usize,
+            total_flux: 3.0,
+            rms: 0.1,
+            mean: 0.0,
+            snr: 20.0,
+            major_px: 3.0,
+            minor_px: 3.0,
+            pa_deg: 0.0,
+            runs: Vec::new(),
+        }
+    }
+}
+
 /// Every connected set of pixels of `image` above `thresh_isl`, runs kept, in
 /// no particular order.
 pub fn components(image: &Image, background: &Background, thresh_isl: f64) -> Vec<Component> {
