@@ -1,1 +1,44 @@
-//! A MeerKAT-like radio sky simulator: typical and exotic radio sources, correlated noise, artefacts and a truth catalogue.
+//! A MeerKAT-like radio sky simulator: typical and exotic radio sources,
+//! correlated noise, sidelobe-like artefacts and a truth catalogue.
+//!
+//! It is Prospector's demo data, the volume for tests and benchmarks (up to
+//! 20k x 20k images, rendered block by block), the generator of training and
+//! evaluation sets, and an injection-recovery tool.
+//!
+//! - [`FieldConfig`] says what to simulate (MeerKAT L-band defaults).
+//! - [`Field::new`] draws the sources; [`Field::truth`] is the catalogue
+//!   ([`save_truth_csv`] writes it); [`Field::render_rect`] renders any
+//!   rectangle, bit-identical to the same crop of the whole image.
+//! - [`Field::with_sources`] and [`Field::add_model_into`] inject chosen
+//!   sources into a simulated or a real image.
+//! - [`simulate_stamps`] makes labelled one-source stamps for model tests;
+//!   [`survey_fields`] makes the configurations of many fields.
+//!
+//! Units: pixel values are Jy/beam, fluxes Jy, sizes arcsec, angles degrees
+//! (position angles east of north). Pixel coordinates are 0-based with pixel
+//! centres on integers; north is +y and east is -x.
+
+mod artefacts;
+mod catalogue;
+mod class;
+mod config;
+mod error;
+mod field;
+mod gaussian;
+mod index;
+mod morphology;
+pub mod noise;
+mod rng;
+mod sky;
+mod source;
+
+pub use catalogue::{
+    draw_sources, load_truth_csv, read_truth_csv, save_truth_csv, write_truth_csv, SourceSpec,
+    TruthSource,
+};
+pub use class::SourceClass;
+pub use config::{ArtefactConfig, BeamConfig, FieldConfig, FluxDistribution};
+pub use error::SimError;
+pub use field::Field;
+pub use gaussian::{Support, TRUNCATION_SIGMA};
+pub use sky::FieldProjection;

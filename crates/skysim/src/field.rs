@@ -1,0 +1,295 @@
+//! A simulated field: its truth catalogue, its rendered components and the
+//! rendering of any rectangle of its image.
+
+use std::ops::Range;
+
+use prospector_image::{Beam, Image, PixelRect};
+
+use crate::artefacts;
+use crate::catalogue::{draw_sources, SourceSpec, TruthSource};
+use crate::config::FieldConfig;
+use crate::error::SimError;
+use crate::gaussian::{PixelGaussian, Support};
+use crate::index::GridIndex;
+use crate::noise::NoiseField;
+use crate::rng::{stream, Stream};
+use crate::sky::FieldProjection;
+use crate::source::{self, Optics};
+
+/// Rectangles shorter than this many rows per thread render on one thread:
+/// below it the noise kernel's margin rows cost more than the threads save.
+const MIN_ROWS_PER_THREAD: usize = 64;
+
+/// A simulated field, ready to render any rectangle of its image.
+///
+/// Building it draws (or takes) the sources and turns them into
+/// beam-convolved components; no pixels are held. Pixels come from
+/// [`Field::render_rect`], which gives the same bits for a pixel whichever
+/// rectangle (and however many threads) it is rendered in.
+#[derive(Debug, Clone)]
+pub struct Field {
+    config: FieldConfig,
+    projection: FieldProjection,
+    truth: Vec<TruthSource>,
+    components: Vec<PixelGaussian>,
+    /// `components[source_ranges[id]]` are source `id`'s; after the last
+    /// source's come the artefacts.
+    source_ranges: Vec<Range<usize>>,
+    index: GridIndex,
+    noise: Option<NoiseField>,
+}
+
+fn check_spec(index: usize, spec: &SourceSpec) -> Result<(), SimError> {
+    let fault = if !(spec.x.is_finite() && spec.y.is_finite()) {
+        Some("position is not finite".to_string())
+    } else if !(spec.flux_jy.is_finite() && spec.flux_jy > 0.0) {
+        Some(format!("flux must be positive, got {} Jy", spec.flux_jy))
+    } else if !(spec.size_arcsec.is_finite() && spec.size_arcsec >= 0.0) {
+        Some(format!(
+            "size must be >= 0, got {} arcsec",
+            spec.size_arcsec
+        ))
+    } else if !spec.pa_deg.is_finite() {
+        Some("position angle is not finite".to_string())
+    } else {
+        None
+    };
+    fault.map_or(Ok(()), |reason| {
+        Err(SimError::InvalidSource { index, reason })
+    })
+}
+
+impl Field {
+    /// Simulates the field the configuration describes.
+    pub fn new(config: FieldConfig) -> Result<Self, SimError> {
+        let specs = draw_sources(&config)?;
+        Self::with_sources(config, &specs)
+    }
+
+    /// A field holding exactly `specs` (ids are their indices), with the
+    /// configuration's beam, noise, artefacts and sky position; the
+    /// configuration's population settings are not used. For injection:
+    /// draw a field's sources with [`draw_sources`], append the ones to
+    /// inject, and build from the combined list.
+    pub fn with_sources(config: FieldConfig, specs: &[SourceSpec]) -> Result<Self, SimError> {
+        config.validate()?;
+        let optics = Optics::of(&config);
+        let projection = FieldProjection::of(&config);
+        let mut truth = Vec::with_capacity(specs.len());
+        let mut components = Vec::new();
+        let mut source_ranges = Vec::with_capacity(specs.len());
+        for (id, spec) in specs.iter().enumerate() {
+            check_spec(id, spec)?;
+            let (ra_deg, dec_deg) =
+                projection
+                    .pixel_to_sky(spec.x, spec.y)
+                    .ok_or(SimError::OffSky {
+                        x: spec.x,
+                        y: spec.y,
+                    })?;
+            let built = source::build(spec, &optics);
+            let start = components.len();
+            components.extend(built.components);
+            source_ranges.push(start..components.len());
+            truth.push(TruthSource {
+                id: id as u64,
+                ra_deg,
+                dec_deg,
+                x: spec.x,
+                y: spec.y,
+                class: spec.class,
+                exotic: spec.class.is_exotic(),
+                flux_jy: spec.flux_jy,
+                peak_jy_beam: built.peak_jy_beam,
+                size_arcsec: built.size_arcsec,
+                pa_deg: spec.pa_deg,
+            });
+        }
+        if config.artefacts.enabled {
+            let orientation = Stream::new(config.seed, stream::ARTEFACTS, 0).angle_deg();
+            for source in truth
+                .iter()
+                .filter(|t| t.flux_jy > config.artefacts.flux_threshold_jy)
+            {
+                components.extend(artefacts::around(
+                    source.x,
+                    source.y,
+                    source.peak_jy_beam,
+                    &config.artefacts,
+                    orientation,
+                    &optics,
+                ));
+            }
+        }
+        let index = GridIndex::build(&components, config.width, config.height);
+        let noise = (config.noise_rms_jy > 0.0)
+            .then(|| NoiseField::new(config.seed, config.noise_rms_jy, &optics.beam));
+        Ok(Self {
+            config,
+            projection,
+            truth,
+            components,
+            source_ranges,
+            index,
+            noise,
+        })
+    }
+
+    pub fn config(&self) -> &FieldConfig {
+        &self.config
+    }
+
+    /// The truth catalogue, one row per source, in id order.
+    pub fn truth(&self) -> &[TruthSource] {
+        &self.truth
+    }
+
+    /// The whole image's rectangle.
+    pub fn bounds(&self) -> PixelRect {
+        PixelRect::new(0, 0, self.config.width, self.config.height)
+    }
+
+    /// The restoring beam, for the image header.
+    pub fn beam(&self) -> Beam {
+        self.config.beam.to_beam()
+    }
+
+    /// The field's pixel <-> sky projection.
+    pub fn projection(&self) -> &FieldProjection {
+        &self.projection
+    }
+
+    /// Pixel bounds (inclusive, possibly beyond the image) outside which
+    /// source `id` adds nothing; `None` for an unknown id.
+    pub fn support(&self, id: usize) -> Option<Support> {
+        let range = self.source_ranges.get(id)?;
+        self.components[range.clone()]
+            .iter()
+            .map(|c| c.support)
+            .reduce(|a, b| a.union(&b))
+    }
+
+    /// How many components of other sources or of artefacts reach into
+    /// source `id`'s support: 0 means the source is isolated, so a box over
+    /// its support measures it alone (plus noise). `None` for an unknown id.
+    pub fn blend_count(&self, id: usize) -> Option<usize> {
+        let support = self.support(id)?;
+        let own = &self.source_ranges[id];
+        Some(
+            self.index
+                .components_touching(&support)
+                .into_iter()
+                .map(|i| i as usize)
+                .filter(|i| !own.contains(i) && self.components[*i].support.overlaps(&support))
+                .count(),
+        )
+    }
+
+    fn check_rect(&self, rect: &PixelRect) -> Result<(), SimError> {
+        if rect.x1() > self.config.width || rect.y1() > self.config.height {
+            return Err(SimError::RectOutsideImage {
+                x0: rect.x0,
+                y0: rect.y0,
+                width: rect.width,
+                height: rect.height,
+                image_width: self.config.width,
+                image_height: self.config.height,
+            });
+        }
+        Ok(())
+    }
+
+    /// The noiseless model (sources and artefacts) over `rect`, row-major, f64.
+    fn model(&self, rect: &PixelRect) -> Vec<f64> {
+        let mut acc = vec![0.0; rect.area()];
+        if rect.is_empty() {
+            return acc;
+        }
+        let (x0, y0) = (rect.x0 as i64, rect.y0 as i64);
+        let area = Support {
+            x_min: x0,
+            x_max: x0 + rect.width as i64 - 1,
+            y_min: y0,
+            y_max: y0 + rect.height as i64 - 1,
+        };
+        for i in self.index.components_touching(&area) {
+            self.components[i as usize].add_into(&mut acc, x0, y0, rect.width, rect.height);
+        }
+        acc
+    }
+
+    /// Model plus noise over `rect` on the calling thread.
+    fn render_serial(&self, rect: &PixelRect) -> Vec<f32> {
+        let mut pixels = self.model(rect);
+        if let Some(noise) = &self.noise {
+            let n = noise.render(rect.x0 as i64, rect.y0 as i64, rect.width, rect.height);
+            for (p, v) in pixels.iter_mut().zip(n) {
+                *p += v;
+            }
+        }
+        pixels.into_iter().map(|v| v as f32).collect()
+    }
+
+    /// The image (Jy/beam) over `rect`, on as many threads as the machine has.
+    /// Bit-identical to the same crop of [`Field::render`].
+    pub fn render_rect(&self, rect: PixelRect) -> Result<Image, SimError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.render_rect_threads(rect, threads)
+    }
+
+    /// [`Field::render_rect`] on at most `threads` threads (bands of rows);
+    /// the result does not depend on `threads`.
+    pub fn render_rect_threads(&self, rect: PixelRect, threads: usize) -> Result<Image, SimError> {
+        self.check_rect(&rect)?;
+        let bands = threads.min(rect.height / MIN_ROWS_PER_THREAD).max(1);
+        let pixels = if bands == 1 {
+            self.render_serial(&rect)
+        } else {
+            let rows_per_band = rect.height.div_ceil(bands);
+            let band_rects: Vec<PixelRect> = (rect.y0..rect.y1())
+                .step_by(rows_per_band)
+                .map(|y| PixelRect::new(rect.x0, y, rect.width, rows_per_band.min(rect.y1() - y)))
+                .collect();
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = band_rects
+                    .iter()
+                    .map(|band| scope.spawn(move || self.render_serial(band)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        // Every band renders exactly its own area, so the shapes always agree.
+        Ok(Image::new(rect, pixels).expect("rendered pixels match the rectangle"))
+    }
+
+    /// The whole image. For large fields prefer [`Field::row_blocks`].
+    pub fn render(&self) -> Result<Image, SimError> {
+        self.render_rect(self.bounds())
+    }
+
+    /// The image as consecutive full-width blocks of `rows` rows (the last
+    /// may be shorter), for streaming a large field to a file.
+    pub fn row_blocks(&self, rows: usize) -> impl Iterator<Item = Result<Image, SimError>> + '_ {
+        let (width, height) = (self.config.width, self.config.height);
+        (0..height).step_by(rows.max(1)).map(move |y0| {
+            self.render_rect(PixelRect::new(0, y0, width, rows.max(1).min(height - y0)))
+        })
+    }
+
+    /// Adds the noiseless model (sources and artefacts) into `image`, e.g. to
+    /// inject sources into a real image of the same geometry.
+    pub fn add_model_into(&self, image: &mut Image) -> Result<(), SimError> {
+        let rect = image.rect();
+        self.check_rect(&rect)?;
+        for (p, v) in image.pixels_mut().iter_mut().zip(self.model(&rect)) {
+            *p = (*p as f64 + v) as f32;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! Counter-based random numbers.
+//!
+//! Every random quantity in the simulator is a pure function of the field
+//! seed and a position or index: pixel noise is `hash(seed, x, y)` and each
+//! source draws from its own stream seeded by `hash(seed, source index)`.
+//! That is what makes any rectangle render bit-identically to the same crop of
+//! the whole image, on any number of threads.
+
+/// The SplitMix64 finaliser: a bijective 64-bit mixer with full avalanche.
+pub(crate) const fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A hash of a seed and two signed counters (pixel coordinates or indices).
+pub(crate) fn hash3(seed: u64, a: i64, b: i64) -> u64 {
+    mix64(mix64(mix64(seed) ^ a as u64) ^ (b as u64).rotate_left(32))
+}
+
+/// Domain separators so that the noise, the catalogue and the artefacts of one
+/// seed never share random numbers.
+pub(crate) mod stream {
+    pub const NOISE: u64 = 0x6E6F_6973_6500_0001;
+    pub const SOURCES: u64 = 0x736F_7572_6365_0002;
+    pub const ARTEFACTS: u64 = 0x6172_7465_6661_0003;
+    pub const STAMPS: u64 = 0x7374_616D_7073_0004;
+    pub const SURVEY: u64 = 0x7375_7276_6579_0005;
+}
+
+/// A uniform value in (0, 1] from the top 53 bits of a hash.
+fn unit_open_closed(h: u64) -> f64 {
+    ((h >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A standard normal deviate for pixel `(x, y)`.
+///
+/// Box-Muller yields two independent normals from one pair of uniforms; the
+/// horizontal pixel pair `(2k, y)`, `(2k + 1, y)` shares one pair and takes the
+/// cosine and sine branch respectively, halving the transcendental work while
+/// staying a function of `(seed, x, y)` alone.
+pub(crate) fn pixel_normal(seed: u64, x: i64, y: i64) -> f64 {
+    let pair = x.div_euclid(2);
+    let h1 = hash3(seed, pair, y);
+    let h2 = mix64(h1 ^ 0xA5A5_A5A5_5A5A_5A5A);
+    let radius = (-2.0 * unit_open_closed(h1).ln()).sqrt();
+    let angle = std::f64::consts::TAU * unit_open_closed(h2);
+    if x.rem_euclid(2) == 0 {
+        radius * angle.cos()
+    } else {
+        radius * angle.sin()
+    }
+}
+
+/// A sequential generator (SplitMix64) for drawing one source or one stamp.
+#[derive(Debug, Clone)]
+pub(crate) struct Stream {
+    state: u64,
+}
+
+impl Stream {
+    pub fn new(seed: u64, domain: u64, index: i64) -> Self {
+        Self {
+            state: hash3(seed ^ domain, index, 0x5EED),
+        }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix64(self.state)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.uniform()
+    }
+
+    /// Log-uniform in [lo, hi) (both positive).
+    pub fn log_range(&mut self, lo: f64, hi: f64) -> f64 {
+        (lo.ln() + (hi.ln() - lo.ln()) * self.uniform()).exp()
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.uniform() < p
+    }
+
+    /// A uniform angle in degrees, [0, 360).
+    pub fn angle_deg(&mut self) -> f64 {
+        self.range(0.0, 360.0)
+    }
+
+    /// An index drawn with probability proportional to `weights` (not all zero).
+    pub fn weighted_index(&mut self, weights: &[f64]) -> usize {
+        let total: f64 = weights.iter().sum();
+        let mut target = self.uniform() * total;
+        for (i, w) in weights.iter().enumerate() {
+            if target < *w {
+                return i;
+            }
+            target -= w;
+        }
+        weights.iter().rposition(|w| *w > 0.0).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pixel_normals_have_unit_variance_and_no_neighbour_correlation() {
+        let n = 200_000;
+        let values: Vec<f64> = (0..n)
+            .map(|i| pixel_normal(7, i % 1000, i / 1000))
+            .collect();
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        let lag1 = values.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.01, "variance {var}");
+        assert!(lag1.abs() < 0.01, "lag-1 correlation {lag1}");
+    }
+
+    #[test]
+    fn weighted_index_follows_weights_and_skips_zeros() {
+        let mut s = Stream::new(3, stream::SOURCES, 0);
+        let mut counts = [0usize; 3];
+        for _ in 0..30_000 {
+            counts[s.weighted_index(&[1.0, 0.0, 3.0])] += 1;
+        }
+        assert_eq!(counts[1], 0);
+        let ratio = counts[2] as f64 / counts[0] as f64;
+        assert!((ratio - 3.0).abs() < 0.2, "ratio {ratio}");
+    }
+}
