@@ -54,15 +54,16 @@ pub struct TruthSource {
     pub pa_deg: f64,
 }
 
-/// Draws the field's source list from its configuration: the expected count
-/// `round(density * area)`, positions uniform over the image, exotic with
+/// Draws the field's source list from its configuration: a Poisson number
+/// of sources of mean `density * area`, positions uniform over the image, exotic with
 /// probability `exotic_fraction`, classes by weight, power-law fluxes,
 /// log-uniform sizes in each class's range and uniform position angles.
-/// Source `i` depends only on `(seed, i)`, so a larger field's first sources
-/// do not change when the density does.
+/// Source `i` depends only on `(seed, i)` and the image size, so changing
+/// the density only adds or removes sources at the end of the list.
 pub fn draw_sources(config: &FieldConfig) -> Result<Vec<SourceSpec>, SimError> {
     config.validate()?;
-    let count = (config.source_density_per_sq_deg * config.area_sq_deg()).round() as usize;
+    let mean = config.source_density_per_sq_deg * config.area_sq_deg();
+    let count = Stream::new(config.seed, stream::SOURCES, -1).poisson(mean);
     let typical: Vec<(SourceClass, f64)> = config
         .typical_weights
         .iter()

@@ -36,8 +36,9 @@ pub struct FieldConfig {
     /// Probability that a source is drawn from the exotic classes (default
     /// 0.028, the exotic fraction of the MGCLS study).
     pub exotic_fraction: f64,
-    /// Relative weights of the typical classes (default: mostly point and
-    /// resolved sources, a few per cent FRI/FRII/tailed). Classes left out
+    /// Relative weights of the typical classes (default: 92% point and
+    /// resolved sources, 6% FRI/FRII, 2% tailed, roughly the share of
+    /// multi-component radio galaxies in deep 1.4 GHz surveys). Classes left out
     /// are never drawn.
     pub typical_weights: BTreeMap<SourceClass, f64>,
     /// Relative weights of the exotic classes.
@@ -170,13 +171,13 @@ impl Default for ArtefactConfig {
 
 fn default_typical_weights() -> BTreeMap<SourceClass, f64> {
     BTreeMap::from([
-        (SourceClass::Point, 0.55),
-        (SourceClass::ResolvedGaussian, 0.30),
-        (SourceClass::Fri, 0.05),
-        (SourceClass::Frii, 0.05),
-        (SourceClass::WideAngleTail, 0.02),
-        (SourceClass::NarrowAngleTail, 0.015),
-        (SourceClass::HeadTail, 0.015),
+        (SourceClass::Point, 0.60),
+        (SourceClass::ResolvedGaussian, 0.32),
+        (SourceClass::Fri, 0.03),
+        (SourceClass::Frii, 0.03),
+        (SourceClass::WideAngleTail, 0.008),
+        (SourceClass::NarrowAngleTail, 0.006),
+        (SourceClass::HeadTail, 0.006),
     ])
 }
 

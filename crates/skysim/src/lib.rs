@@ -31,6 +31,8 @@ pub mod noise;
 mod rng;
 mod sky;
 mod source;
+mod stamps;
+mod survey;
 
 pub use catalogue::{
     draw_sources, load_truth_csv, read_truth_csv, save_truth_csv, write_truth_csv, SourceSpec,
@@ -42,3 +44,5 @@ pub use error::SimError;
 pub use field::Field;
 pub use gaussian::{Support, TRUNCATION_SIGMA};
 pub use sky::FieldProjection;
+pub use stamps::{simulate_stamps, LabelledStamp, StampConfig};
+pub use survey::survey_fields;

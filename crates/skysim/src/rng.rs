@@ -86,6 +86,25 @@ impl Stream {
         (lo.ln() + (hi.ln() - lo.ln()) * self.uniform()).exp()
     }
 
+    /// A Poisson deviate of mean `mean`: Knuth's product-of-uniforms method on
+    /// chunks of mean at most 16 (exact, and O(mean), which is cheap next to
+    /// building that many sources).
+    pub fn poisson(&mut self, mean: f64) -> usize {
+        const CHUNK: f64 = 16.0;
+        let mut remaining = mean.max(0.0);
+        let mut count = 0;
+        while remaining > 0.0 {
+            let limit = (-remaining.min(CHUNK)).exp();
+            remaining -= CHUNK;
+            let mut product = self.uniform();
+            while product > limit {
+                count += 1;
+                product *= self.uniform();
+            }
+        }
+        count
+    }
+
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         self.uniform() < p
@@ -126,6 +145,18 @@ mod tests {
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.01, "variance {var}");
         assert!(lag1.abs() < 0.01, "lag-1 correlation {lag1}");
+    }
+
+    #[test]
+    fn poisson_mean_and_variance_match() {
+        let mut s = Stream::new(1, stream::SOURCES, 0);
+        for mean in [0.7, 3.0, 40.0] {
+            let draws: Vec<f64> = (0..20_000).map(|_| s.poisson(mean) as f64).collect();
+            let m = draws.iter().sum::<f64>() / draws.len() as f64;
+            let v = draws.iter().map(|d| (d - m).powi(2)).sum::<f64>() / draws.len() as f64;
+            assert!((m - mean).abs() < 0.05 * mean, "mean {m} for {mean}");
+            assert!((v - mean).abs() < 0.1 * mean, "variance {v} for {mean}");
+        }
     }
 
     #[test]

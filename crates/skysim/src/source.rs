@@ -2,7 +2,7 @@
 
 use crate::catalogue::SourceSpec;
 use crate::config::FieldConfig;
-use crate::gaussian::{Blob, Covariance, PixelGaussian};
+use crate::gaussian::{mixture_peak, Blob, Covariance, PixelGaussian};
 use crate::morphology;
 use crate::rng::{stream, Stream};
 
@@ -50,7 +50,7 @@ pub(crate) fn build(spec: &SourceSpec, optics: &Optics) -> BuiltSource {
     }
     let size_arcsec = morphology::largest_angular_size(&blobs);
     let components: Vec<PixelGaussian> = blobs.iter().map(|b| to_pixels(b, spec, optics)).collect();
-    let peak_jy_beam = model_peak(&components);
+    let peak_jy_beam = mixture_peak(&components);
     BuiltSource {
         components,
         size_arcsec,
@@ -76,21 +76,6 @@ fn to_pixels(blob: &Blob, spec: &SourceSpec, optics: &Optics) -> PixelGaussian {
         &intrinsic,
         &optics.beam,
     )
-}
-
-/// The brightest value of the summed model over its component centres: the
-/// peak of the convolved source for every class the simulator builds, since
-/// each local maximum sits on (or within a fraction of a beam of) a component.
-fn model_peak(components: &[PixelGaussian]) -> f64 {
-    components
-        .iter()
-        .map(|at| {
-            components
-                .iter()
-                .map(|c| c.value_at(at.x, at.y))
-                .sum::<f64>()
-        })
-        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 #[cfg(test)]
