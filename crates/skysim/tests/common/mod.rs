@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests.
+// Each test binary compiles this module and uses only some of it.
+#![allow(dead_code)]
 
 use prospector_image::Image;
 use prospector_skysim::{Field, FieldConfig, Support};
