@@ -16,9 +16,10 @@ use crate::rng::{stream, Stream};
 use crate::sky::FieldProjection;
 use crate::source::{self, Optics};
 
-/// Rectangles shorter than this many rows per thread render on one thread:
-/// below it the noise kernel's margin rows cost more than the threads save.
-const MIN_ROWS_PER_THREAD: usize = 64;
+/// Rows rendered together. Working memory (f64 model and noise passes) is a
+/// few strips per thread, not the whole rectangle, and the noise kernel's
+/// margin rows add (kernel rows / strip rows), about 10%, to the noise work.
+const STRIP_ROWS: usize = 128;
 
 /// A simulated field, ready to render any rectangle of its image.
 ///
@@ -218,8 +219,8 @@ impl Field {
         acc
     }
 
-    /// Model plus noise over `rect` on the calling thread.
-    fn render_serial(&self, rect: &PixelRect) -> Vec<f32> {
+    /// Model plus noise over `rect`, written into `out` (`rect.area()` pixels).
+    fn render_strip_into(&self, rect: &PixelRect, out: &mut [f32]) {
         let mut pixels = self.model(rect);
         if let Some(noise) = &self.noise {
             let n = noise.render(rect.x0 as i64, rect.y0 as i64, rect.width, rect.height);
@@ -227,7 +228,9 @@ impl Field {
                 *p += v;
             }
         }
-        pixels.into_iter().map(|v| v as f32).collect()
+        for (o, p) in out.iter_mut().zip(pixels) {
+            *o = p as f32;
+        }
     }
 
     /// The image (Jy/beam) over `rect`, on as many threads as the machine has.
@@ -237,34 +240,38 @@ impl Field {
         self.render_rect_threads(rect, threads)
     }
 
-    /// [`Field::render_rect`] on at most `threads` threads (bands of rows);
-    /// the result does not depend on `threads`.
+    /// [`Field::render_rect`] on at most `threads` threads, each taking a
+    /// run of row strips; the result does not depend on `threads`.
     pub fn render_rect_threads(&self, rect: PixelRect, threads: usize) -> Result<Image, SimError> {
         self.check_rect(&rect)?;
-        let bands = threads.min(rect.height / MIN_ROWS_PER_THREAD).max(1);
-        let pixels = if bands == 1 {
-            self.render_serial(&rect)
-        } else {
-            let rows_per_band = rect.height.div_ceil(bands);
-            let band_rects: Vec<PixelRect> = (rect.y0..rect.y1())
-                .step_by(rows_per_band)
-                .map(|y| PixelRect::new(rect.x0, y, rect.width, rows_per_band.min(rect.y1() - y)))
+        let mut pixels = vec![0.0f32; rect.area()];
+        if !rect.is_empty() {
+            let mut strips: Vec<(PixelRect, &mut [f32])> = pixels
+                .chunks_mut(rect.width * STRIP_ROWS)
+                .enumerate()
+                .map(|(i, out)| {
+                    let strip = PixelRect::new(
+                        rect.x0,
+                        rect.y0 + i * STRIP_ROWS,
+                        rect.width,
+                        out.len() / rect.width,
+                    );
+                    (strip, out)
+                })
                 .collect();
+            let per_thread = strips.len().div_ceil(threads.max(1));
             std::thread::scope(|scope| {
-                let handles: Vec<_> = band_rects
-                    .iter()
-                    .map(|band| scope.spawn(move || self.render_serial(band)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
-        };
-        // Every band renders exactly its own area, so the shapes always agree.
+                while !strips.is_empty() {
+                    let run: Vec<_> = strips.drain(..per_thread.min(strips.len())).collect();
+                    scope.spawn(move || {
+                        for (strip, out) in run {
+                            self.render_strip_into(&strip, out);
+                        }
+                    });
+                }
+            });
+        }
+        // One pixel was written per cell of the rectangle.
         Ok(Image::new(rect, pixels).expect("rendered pixels match the rectangle"))
     }
 

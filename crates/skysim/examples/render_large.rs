@@ -1,0 +1,90 @@
+//! Renders a large simulated field block by block, as a FITS writer would,
+//! and reports the time and peak memory next to what holding the whole image
+//! takes (`--whole` also renders it in one piece, for the side-by-side ratio).
+//!
+//! cargo run --release -p prospector-skysim --example render_large -- [side_px] [rows_per_block] [--whole]
+
+use std::time::Instant;
+
+use prospector_skysim::{Field, FieldConfig};
+
+/// Peak resident set size of this process so far, in MiB (Linux VmHWM).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// FNV-1a over the pixels' bits, fed in image order.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, pixels: &[f32]) {
+        for v in pixels {
+            self.0 = (self.0 ^ u64::from(v.to_bits())).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let side = numbers.first().copied().unwrap_or(16_384);
+    let rows = numbers.get(1).copied().unwrap_or(256);
+    let whole = args.iter().any(|a| a == "--whole");
+
+    let config = FieldConfig {
+        width: side,
+        height: side,
+        ..FieldConfig::default()
+    };
+    let start = Instant::now();
+    let field = Field::new(config)?;
+    let build_s = start.elapsed().as_secs_f64();
+    println!(
+        "field {side}x{side}: {} sources, built in {build_s:.2} s, peak RSS {:.0} MiB",
+        field.truth().len(),
+        peak_rss_mib()
+    );
+
+    let start = Instant::now();
+    let mut checksum = Fnv::default();
+    for block in field.row_blocks(rows) {
+        checksum.add(block?.pixels());
+    }
+    let blocks_s = start.elapsed().as_secs_f64();
+    let blocks_rss = peak_rss_mib();
+    let image_mib = (side * side * 4) as f64 / (1024.0 * 1024.0);
+    let mpix = (side * side) as f64 / 1e6;
+    println!(
+        "row blocks of {rows}: {blocks_s:.2} s ({:.1} Mpix/s), peak RSS {blocks_rss:.0} MiB; the f32 image alone is {image_mib:.0} MiB (RSS / image = {:.3}); pixel hash {:016x}",
+        mpix / blocks_s,
+        blocks_rss / image_mib,
+        checksum.0
+    );
+
+    if whole {
+        let start = Instant::now();
+        let image = field.render()?;
+        let whole_s = start.elapsed().as_secs_f64();
+        let whole_rss = peak_rss_mib();
+        let mut whole_checksum = Fnv::default();
+        whole_checksum.add(image.pixels());
+        println!(
+            "whole image at once: {whole_s:.2} s, peak RSS {whole_rss:.0} MiB; blocks/whole: time {:.2}, peak RSS {:.3}; same bytes: {}",
+            blocks_s / whole_s,
+            blocks_rss / whole_rss,
+            whole_checksum.0 == checksum.0
+        );
+    }
+    Ok(())
+}
