@@ -19,7 +19,7 @@
 //! rectangle renders bit-identically to the same crop of the whole image.
 
 use crate::gaussian::Covariance;
-use crate::rng::{mix64, pixel_normal, stream};
+use crate::rng::{mix64, pixel_normals_row, stream};
 
 /// Kernels extend to this many of their sigmas.
 pub const KERNEL_SIGMA: f64 = 4.0;
@@ -112,9 +112,7 @@ impl NoiseField {
         let mut white = vec![0.0; first_width + 2 * r1 as usize];
         for (row, line) in first.chunks_exact_mut(first_width).enumerate() {
             let y = y0 - r2 + row as i64;
-            for (i, w) in white.iter_mut().enumerate() {
-                *w = pixel_normal(self.seed, first_x0 - r1 + i as i64, y);
-            }
+            pixel_normals_row(self.seed, first_x0 - r1, y, &mut white);
             for (i, out) in line.iter_mut().enumerate() {
                 *out = self
                     .along_x

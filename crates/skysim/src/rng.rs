@@ -29,27 +29,39 @@ pub(crate) mod stream {
     pub const SURVEY: u64 = 0x7375_7276_6579_0005;
 }
 
-/// A uniform value in (0, 1] from the top 53 bits of a hash.
-fn unit_open_closed(h: u64) -> f64 {
-    ((h >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64)
+/// Two independent standard normal deviates for the horizontal pixel pair
+/// `(2 * pair, y)`, `(2 * pair + 1, y)`, by Marsaglia's polar method: the
+/// candidate point comes from the pair's hash and, when it falls outside the
+/// unit disc (21% of the time), from re-mixing that hash, so the result
+/// stays a function of `(seed, pair, y)` alone and needs no trigonometry.
+fn pixel_normal_pair(seed: u64, pair: i64, y: i64) -> [f64; 2] {
+    const SCALE: f64 = 1.0 / (1u64 << 31) as f64;
+    let mut h = hash3(seed, pair, y);
+    loop {
+        let u = ((h >> 32) as f64 + 0.5) * SCALE - 1.0;
+        let v = ((h & 0xFFFF_FFFF) as f64 + 0.5) * SCALE - 1.0;
+        let s = u * u + v * v;
+        if s < 1.0 {
+            let factor = (-2.0 * s.ln() / s).sqrt();
+            return [u * factor, v * factor];
+        }
+        h = mix64(h);
+    }
 }
 
-/// A standard normal deviate for pixel `(x, y)`.
-///
-/// Box-Muller yields two independent normals from one pair of uniforms; the
-/// horizontal pixel pair `(2k, y)`, `(2k + 1, y)` shares one pair and takes the
-/// cosine and sine branch respectively, halving the transcendental work while
-/// staying a function of `(seed, x, y)` alone.
-pub(crate) fn pixel_normal(seed: u64, x: i64, y: i64) -> f64 {
-    let pair = x.div_euclid(2);
-    let h1 = hash3(seed, pair, y);
-    let h2 = mix64(h1 ^ 0xA5A5_A5A5_5A5A_5A5A);
-    let radius = (-2.0 * unit_open_closed(h1).ln()).sqrt();
-    let angle = std::f64::consts::TAU * unit_open_closed(h2);
-    if x.rem_euclid(2) == 0 {
-        radius * angle.cos()
-    } else {
-        radius * angle.sin()
+/// Fills `out` with the standard normal deviates of pixels
+/// `x_start .. x_start + out.len()` of row `y`.
+pub(crate) fn pixel_normals_row(seed: u64, x_start: i64, y: i64, out: &mut [f64]) {
+    let x_end = x_start + out.len() as i64;
+    let mut pair = x_start.div_euclid(2);
+    while 2 * pair < x_end {
+        for (k, value) in pixel_normal_pair(seed, pair, y).into_iter().enumerate() {
+            let x = 2 * pair + k as i64;
+            if x >= x_start && x < x_end {
+                out[(x - x_start) as usize] = value;
+            }
+        }
+        pair += 1;
     }
 }
 
@@ -136,15 +148,33 @@ mod tests {
     #[test]
     fn pixel_normals_have_unit_variance_and_no_neighbour_correlation() {
         let n = 200_000;
-        let values: Vec<f64> = (0..n)
-            .map(|i| pixel_normal(7, i % 1000, i / 1000))
-            .collect();
+        let mut values = vec![0.0; n];
+        for (y, row) in values.chunks_mut(1000).enumerate() {
+            pixel_normals_row(7, -333, y as i64, row);
+        }
         let mean = values.iter().sum::<f64>() / n as f64;
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
         let lag1 = values.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / n as f64;
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.01, "variance {var}");
         assert!(lag1.abs() < 0.01, "lag-1 correlation {lag1}");
+        // Gaussian shape: 4th moment 3, 4.55% beyond 2 sigma.
+        let kurtosis = values.iter().map(|v| v.powi(4)).sum::<f64>() / n as f64;
+        let beyond_two = values.iter().filter(|v| v.abs() > 2.0).count() as f64 / n as f64;
+        assert!((kurtosis - 3.0).abs() < 0.05, "kurtosis {kurtosis}");
+        assert!(
+            (beyond_two - 0.0455).abs() < 0.002,
+            "beyond 2 sigma {beyond_two}"
+        );
+    }
+
+    #[test]
+    fn a_row_segment_matches_the_same_pixels_of_a_longer_row() {
+        let mut long = vec![0.0; 40];
+        let mut short = vec![0.0; 7];
+        pixel_normals_row(5, -11, 3, &mut long);
+        pixel_normals_row(5, -4, 3, &mut short);
+        assert_eq!(&long[7..14], &short[..]);
     }
 
     #[test]

@@ -205,25 +205,26 @@ fn point_sources_peak_where_and_as_bright_as_the_catalogue_says() {
     assert!(checked >= 5, "only {checked} bright isolated point sources");
 }
 
-/// One source of every class on a grid, far enough apart to be isolated.
-fn one_of_each_class(cell: usize) -> (FieldConfig, Vec<SourceSpec>) {
-    let columns = 4;
-    let rows = SourceClass::ALL.len().div_ceil(columns);
+/// `copies` sources of every class (different shapes, sizes and angles) on a
+/// grid of `cell`-pixel cells, far enough apart to be isolated.
+fn every_class_on_a_grid(copies: usize, cell: usize) -> (FieldConfig, Vec<SourceSpec>) {
+    let columns = 6;
+    let count = SourceClass::ALL.len() * copies;
     let config = FieldConfig {
         noise_rms_jy: 0.0,
-        ..sparse(columns * cell, rows * cell, 14)
+        ..sparse(columns * cell, count.div_ceil(columns) * cell, 14)
     };
-    let specs = SourceClass::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, &class)| {
+    let specs = (0..count)
+        .map(|i| {
+            let class = SourceClass::ALL[i % SourceClass::ALL.len()];
             let (lo, hi) = class.size_range_arcsec();
+            let copy = (i / SourceClass::ALL.len()) as f64;
             SourceSpec {
                 class,
                 x: ((i % columns) * cell + cell / 2) as f64 + 0.3,
                 y: ((i / columns) * cell + cell / 2) as f64 - 0.2,
                 flux_jy: 2e-3,
-                size_arcsec: (lo * 2.0).min(hi).min(150.0),
+                size_arcsec: (lo * (1.0 + copy)).min(hi).min(150.0),
                 pa_deg: 25.0 * i as f64,
                 shape_seed: i as u64,
             }
@@ -234,7 +235,7 @@ fn one_of_each_class(cell: usize) -> (FieldConfig, Vec<SourceSpec>) {
 
 #[test]
 fn every_class_renders_its_catalogued_flux_and_peak() {
-    let (config, specs) = one_of_each_class(400);
+    let (config, specs) = every_class_on_a_grid(3, 400);
     let field = Field::with_sources(config.clone(), &specs).unwrap();
     let image = field.render().unwrap();
     for (id, truth) in field.truth().iter().enumerate() {
