@@ -136,6 +136,16 @@ pub struct Support {
 }
 
 impl Support {
+    /// Columns covered.
+    pub fn width(&self) -> usize {
+        (self.x_max - self.x_min + 1).max(0) as usize
+    }
+
+    /// Rows covered.
+    pub fn height(&self) -> usize {
+        (self.y_max - self.y_min + 1).max(0) as usize
+    }
+
     pub fn overlaps(&self, other: &Support) -> bool {
         self.x_min <= other.x_max
             && other.x_min <= self.x_max
@@ -287,15 +297,12 @@ mod tests {
         Covariance::from_fwhm(5.0, 5.0, 0.0)
     }
 
-    fn pixel_sum(g: &PixelGaussian) -> f64 {
+    /// The component rendered over its whole support, row-major.
+    fn render_support(g: &PixelGaussian) -> Vec<f64> {
         let s = g.support;
-        let (w, h) = (
-            (s.x_max - s.x_min + 1) as usize,
-            (s.y_max - s.y_min + 1) as usize,
-        );
-        let mut acc = vec![0.0; w * h];
-        g.add_into(&mut acc, s.x_min, s.y_min, w, h);
-        acc.iter().sum()
+        let mut acc = vec![0.0; s.width() * s.height()];
+        g.add_into(&mut acc, s.x_min, s.y_min, s.width(), s.height());
+        acc
     }
 
     #[test]
@@ -322,7 +329,7 @@ mod tests {
             "resolved source peak {} not diluted",
             g.amplitude
         );
-        let flux = pixel_sum(&g) / beam_area;
+        let flux = render_support(&g).iter().sum::<f64>() / beam_area;
         assert!((flux - 0.5).abs() < 1e-5 * 0.5, "flux {flux}");
     }
 
@@ -330,13 +337,8 @@ mod tests {
     fn row_recurrence_matches_direct_evaluation() {
         let intrinsic = Covariance::from_fwhm(9.0, 3.0, 61.0);
         let g = PixelGaussian::convolved(3.3, -2.6, 0.7, &intrinsic, &beam());
-        let s = g.support;
-        let (w, h) = (
-            (s.x_max - s.x_min + 1) as usize,
-            (s.y_max - s.y_min + 1) as usize,
-        );
-        let mut acc = vec![0.0; w * h];
-        g.add_into(&mut acc, s.x_min, s.y_min, w, h);
+        let (s, acc) = (g.support, render_support(&g));
+        let w = s.width();
         for (i, v) in acc.iter().enumerate() {
             let (x, y) = (s.x_min + (i % w) as i64, s.y_min + (i / w) as i64);
             let direct = g.value_at(x as f64, y as f64);

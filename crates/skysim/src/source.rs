@@ -102,18 +102,15 @@ mod tests {
             let built = build(&spec, &optics());
             let flux: f64 = built.components.iter().map(|c| c.flux_jy).sum();
             assert!((flux - 0.01).abs() < 1e-12, "{class}: {flux}");
-            let cx = built
-                .components
-                .iter()
-                .map(|c| c.x * c.flux_jy)
-                .sum::<f64>()
-                / flux;
-            let cy = built
-                .components
-                .iter()
-                .map(|c| c.y * c.flux_jy)
-                .sum::<f64>()
-                / flux;
+            let weighted = |coordinate: fn(&PixelGaussian) -> f64| {
+                built
+                    .components
+                    .iter()
+                    .map(|c| coordinate(c) * c.flux_jy)
+                    .sum::<f64>()
+                    / flux
+            };
+            let (cx, cy) = (weighted(|c| c.x), weighted(|c| c.y));
             assert!(
                 (cx - 400.0).abs() < 1e-9 && (cy - 300.0).abs() < 1e-9,
                 "{class}: centroid {cx}, {cy}"

@@ -155,8 +155,7 @@ fn every_isolated_source_integrates_to_its_catalogued_flux() {
     let image = noisy.render().unwrap();
     for (id, support) in &sources {
         let truth = &noisy.truth()[*id];
-        let pixels =
-            ((support.x_max - support.x_min + 1) * (support.y_max - support.y_min + 1)) as f64;
+        let pixels = (support.width() * support.height()) as f64;
         // Noise correlated like the beam: var(sum) = rms^2 * pixels * beam_area.
         let sigma_jy = 4e-6 * (pixels / beam_area).sqrt();
         let flux = box_sum(&image, support) / beam_area;
