@@ -94,6 +94,9 @@ mod tests {
         let brightest = blobs.iter().map(|b| b.amplitude.abs()).fold(0.0, f64::max);
         // The spoke ridge starts at relative_amplitude * peak.
         let ridge = brightest * ridge_gain();
-        assert!((ridge - 0.005 * 0.2).abs() < 1e-12, "ridge {ridge}");
+        assert!(
+            (ridge - config.relative_amplitude * 0.2).abs() < 1e-12,
+            "ridge {ridge}"
+        );
     }
 }

@@ -89,7 +89,8 @@ pub struct ArtefactConfig {
     /// Sources brighter than this (total flux, Jy) get artefacts (default 10 mJy).
     pub flux_threshold_jy: f64,
     /// Ridge brightness of the spokes where they start, relative to the
-    /// source's peak (default 0.005). Spokes fade as 1/r.
+    /// source's peak (default 0.002: a 10 mJy source gets ~5 sigma spokes at
+    /// the default noise). Spokes fade as 1/r.
     pub relative_amplitude: f64,
     /// Number of spoke lines through the source (default 3, i.e. six rays).
     pub spoke_lines: usize,
@@ -161,7 +162,7 @@ impl Default for ArtefactConfig {
         Self {
             enabled: true,
             flux_threshold_jy: 0.01,
-            relative_amplitude: 0.005,
+            relative_amplitude: 0.002,
             spoke_lines: 3,
             spoke_length_beams: 12.0,
             ring_pairs: 1,

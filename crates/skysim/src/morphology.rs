@@ -114,12 +114,12 @@ fn fri(las: f64, rng: &mut Stream) -> Vec<Blob> {
     let mut blobs = vec![Blob::point(0.0, 0.0, rng.range(0.2, 0.4))];
     let jet_share = 1.0 - blobs[0].weight;
     let brighter = rng.range(0.5, 0.7);
+    // Jets bend the same way (C-shaped, motion through the cluster gas) or
+    // opposite ways (S-shaped, a precessing jet axis).
+    let mirrored = if rng.chance(0.5) { 1.0 } else { -1.0 };
     for (side, share) in [(1.0, brighter), (-1.0, 1.0 - brighter)] {
-        let curve = [
-            (0.0, 0.0),
-            (side * half * 0.5, bend),
-            (side * half, 2.0 * bend),
-        ];
+        let b = if side < 0.0 { bend * mirrored } else { bend };
+        let curve = [(0.0, 0.0), (side * half * 0.5, b), (side * half, 2.0 * b)];
         // Core-brightened: brightness falls by ~20x along the jet while it widens.
         let jet = chain(curve, JET_BLOBS, (0.03 * las, 0.16 * las), (1.0, 0.05));
         blobs.extend(with_share(jet, jet_share * share));
