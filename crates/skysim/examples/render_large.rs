@@ -18,6 +18,23 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system, all threads) this process has used: on a
+/// shared machine the wall clock mostly measures the neighbours.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in USER_HZ (100 per second on Linux).
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<f64> = after_name
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match (fields.get(11), fields.get(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
 /// FNV-1a over the pixels' bits, fed in image order.
 struct Fnv(u64);
 
@@ -56,32 +73,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         peak_rss_mib()
     );
 
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_seconds());
     let mut checksum = Fnv::default();
     for block in field.row_blocks(rows) {
         checksum.add(block?.pixels());
     }
     let blocks_s = start.elapsed().as_secs_f64();
+    let blocks_cpu = cpu_seconds() - cpu_start;
     let blocks_rss = peak_rss_mib();
     let image_mib = (side * side * 4) as f64 / (1024.0 * 1024.0);
     let mpix = (side * side) as f64 / 1e6;
     println!(
-        "row blocks of {rows}: {blocks_s:.2} s ({:.1} Mpix/s), peak RSS {blocks_rss:.0} MiB; the f32 image alone is {image_mib:.0} MiB (RSS / image = {:.3}); pixel hash {:016x}",
-        mpix / blocks_s,
+        "row blocks of {rows}: {blocks_s:.2} s wall, {blocks_cpu:.2} s CPU ({:.0} ns CPU/pixel), peak RSS {blocks_rss:.0} MiB; the f32 image alone is {image_mib:.0} MiB (RSS / image = {:.3}); pixel hash {:016x}",
+        blocks_cpu * 1e3 / mpix,
         blocks_rss / image_mib,
         checksum.0
     );
 
     if whole {
-        let start = Instant::now();
+        let (start, cpu_start) = (Instant::now(), cpu_seconds());
         let image = field.render()?;
         let whole_s = start.elapsed().as_secs_f64();
+        let whole_cpu = cpu_seconds() - cpu_start;
         let whole_rss = peak_rss_mib();
         let mut whole_checksum = Fnv::default();
         whole_checksum.add(image.pixels());
         println!(
-            "whole image at once: {whole_s:.2} s, peak RSS {whole_rss:.0} MiB; blocks/whole: time {:.2}, peak RSS {:.3}; same bytes: {}",
-            blocks_s / whole_s,
+            "whole image at once: {whole_s:.2} s wall, {whole_cpu:.2} s CPU, peak RSS {whole_rss:.0} MiB; blocks/whole: CPU {:.2}, peak RSS {:.3}; same bytes: {}",
+            blocks_cpu / whole_cpu,
             blocks_rss / whole_rss,
             whole_checksum.0 == checksum.0
         );

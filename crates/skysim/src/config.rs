@@ -25,8 +25,11 @@ pub struct FieldConfig {
     /// Observing frequency in Hz (default 1.28 GHz); recorded, and passed to
     /// the FITS writer, but it does not change the pixels.
     pub frequency_hz: f64,
-    /// Noise rms in Jy/beam (default 4 uJy/beam). The noise is white noise
-    /// correlated on the beam scale (see [`crate::noise`]); 0 gives a noiseless sky.
+    /// Noise rms in Jy/beam (default 4 uJy/beam); 0 gives a noiseless sky.
+    /// The noise is correlated like an interferometric image's: white
+    /// Gaussian noise convolved with a Gaussian of half the beam's
+    /// covariance (truncated at 4 sigma), so that its autocorrelation
+    /// function is the beam itself, then scaled to exactly this rms.
     pub noise_rms_jy: f64,
     /// Sources per square degree between `flux.min_jy` and `flux.max_jy`
     /// (default 5000; MIGHTEE-like counts above ~20 uJy).
@@ -364,6 +367,16 @@ mod tests {
         assert_eq!(cfg.height, 2048);
         assert_eq!(cfg.flux.slope, 1.9);
         assert_eq!(cfg.flux.min_jy, 20e-6);
+    }
+
+    #[test]
+    fn a_config_survives_json_including_class_weights() {
+        let mut cfg = FieldConfig::default();
+        cfg.exotic_weights.insert(SourceClass::Ring, 3.0);
+        cfg.beam.pa_deg = 12.5;
+        let text = serde_json::to_string(&cfg).unwrap();
+        assert!(text.contains(r#""ring":3.0"#), "{text}");
+        assert_eq!(serde_json::from_str::<FieldConfig>(&text).unwrap(), cfg);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::config::FieldConfig;
 use crate::error::SimError;
 use crate::gaussian::{PixelGaussian, Support};
 use crate::index::GridIndex;
-use crate::noise::NoiseField;
+use crate::noise::{reset, NoiseField, NoiseScratch};
 use crate::rng::{stream, Stream};
 use crate::sky::FieldProjection;
 use crate::source::{self, Optics};
@@ -20,6 +20,13 @@ use crate::source::{self, Optics};
 /// few strips per thread, not the whole rectangle, and the noise kernel's
 /// margin rows add (kernel rows / strip rows), about 10%, to the noise work.
 const STRIP_ROWS: usize = 128;
+
+/// One thread's working buffers, reused strip after strip.
+#[derive(Debug, Default)]
+struct Scratch {
+    model: Vec<f64>,
+    noise: NoiseScratch,
+}
 
 /// A simulated field, ready to render any rectangle of its image.
 ///
@@ -200,11 +207,12 @@ impl Field {
         Ok(())
     }
 
-    /// The noiseless model (sources and artefacts) over `rect`, row-major, f64.
-    fn model(&self, rect: &PixelRect) -> Vec<f64> {
-        let mut acc = vec![0.0; rect.area()];
+    /// The noiseless model (sources and artefacts) over `rect`, row-major,
+    /// into `acc` (resized to the rectangle).
+    fn model_into(&self, rect: &PixelRect, acc: &mut Vec<f64>) {
+        reset(acc, rect.area());
         if rect.is_empty() {
-            return acc;
+            return;
         }
         let (x0, y0) = (rect.x0 as i64, rect.y0 as i64);
         let area = Support {
@@ -214,22 +222,27 @@ impl Field {
             y_max: y0 + rect.height as i64 - 1,
         };
         for i in self.index.components_touching(&area) {
-            self.components[i as usize].add_into(&mut acc, x0, y0, rect.width, rect.height);
+            self.components[i as usize].add_into(acc, x0, y0, rect.width, rect.height);
         }
-        acc
     }
 
     /// Model plus noise over `rect`, written into `out` (`rect.area()` pixels).
-    fn render_strip_into(&self, rect: &PixelRect, out: &mut [f32]) {
-        let mut pixels = self.model(rect);
+    fn render_strip_into(&self, rect: &PixelRect, out: &mut [f32], scratch: &mut Scratch) {
+        self.model_into(rect, &mut scratch.model);
         if let Some(noise) = &self.noise {
-            let n = noise.render(rect.x0 as i64, rect.y0 as i64, rect.width, rect.height);
-            for (p, v) in pixels.iter_mut().zip(n) {
+            let n = noise.render(
+                rect.x0 as i64,
+                rect.y0 as i64,
+                rect.width,
+                rect.height,
+                &mut scratch.noise,
+            );
+            for (p, v) in scratch.model.iter_mut().zip(n) {
                 *p += v;
             }
         }
-        for (o, p) in out.iter_mut().zip(pixels) {
-            *o = p as f32;
+        for (o, p) in out.iter_mut().zip(&scratch.model) {
+            *o = *p as f32;
         }
     }
 
@@ -264,8 +277,9 @@ impl Field {
                 while !strips.is_empty() {
                     let run: Vec<_> = strips.drain(..per_thread.min(strips.len())).collect();
                     scope.spawn(move || {
+                        let mut scratch = Scratch::default();
                         for (strip, out) in run {
-                            self.render_strip_into(&strip, out);
+                            self.render_strip_into(&strip, out, &mut scratch);
                         }
                     });
                 }
@@ -294,7 +308,9 @@ impl Field {
     pub fn add_model_into(&self, image: &mut Image) -> Result<(), SimError> {
         let rect = image.rect();
         self.check_rect(&rect)?;
-        for (p, v) in image.pixels_mut().iter_mut().zip(self.model(&rect)) {
+        let mut model = Vec::new();
+        self.model_into(&rect, &mut model);
+        for (p, v) in image.pixels_mut().iter_mut().zip(model) {
             *p = (*p as f64 + v) as f32;
         }
         Ok(())

@@ -100,19 +100,29 @@ impl NoiseField {
         (self.sheared.len() / 2) as i64
     }
 
-    /// The noise over the rectangle with corner `(x0, y0)`, row-major.
-    pub fn render(&self, x0: i64, y0: i64, width: usize, height: usize) -> Vec<f64> {
+    /// The noise over the rectangle with corner `(x0, y0)`, row-major, in
+    /// `scratch`'s output buffer.
+    pub fn render<'s>(
+        &self,
+        x0: i64,
+        y0: i64,
+        width: usize,
+        height: usize,
+        scratch: &'s mut NoiseScratch,
+    ) -> &'s [f64] {
         let r1 = (self.along_x.len() / 2) as i64;
         let r2 = self.reach_y();
         // The first pass is needed over x0 - reach .. x0 + width + reach.
         let first_x0 = x0 - self.reach_x;
         let first_width = width + 2 * self.reach_x as usize + 1;
         let first_rows = height + 2 * r2 as usize;
-        let mut first = vec![0.0; first_width * first_rows];
-        let mut white = vec![0.0; first_width + 2 * r1 as usize];
+        let NoiseScratch { first, white, out } = scratch;
+        reset(first, first_width * first_rows);
+        reset(white, first_width + 2 * r1 as usize);
+        reset(out, width * height);
         for (row, line) in first.chunks_exact_mut(first_width).enumerate() {
             let y = y0 - r2 + row as i64;
-            pixel_normals_row(self.seed, first_x0 - r1, y, &mut white);
+            pixel_normals_row(self.seed, first_x0 - r1, y, white);
             for (i, out) in line.iter_mut().enumerate() {
                 *out = self
                     .along_x
@@ -122,7 +132,6 @@ impl NoiseField {
                     .sum();
             }
         }
-        let mut out = vec![0.0; width * height];
         for (row, line) in out.chunks_exact_mut(width).enumerate() {
             for (k, tap) in self.sheared.iter().enumerate() {
                 let source = &first[(row + k) * first_width..(row + k + 1) * first_width];
@@ -141,6 +150,22 @@ impl NoiseField {
         }
         out
     }
+}
+
+/// Working buffers of [`NoiseField::render`], reused from one call to the
+/// next so that rendering strip after strip does not map fresh memory (and
+/// take its page faults) each time.
+#[derive(Debug, Default)]
+pub(crate) struct NoiseScratch {
+    first: Vec<f64>,
+    white: Vec<f64>,
+    out: Vec<f64>,
+}
+
+/// Makes `buffer` `len` zeros, keeping its allocation.
+pub(crate) fn reset(buffer: &mut Vec<f64>, len: usize) {
+    buffer.clear();
+    buffer.resize(len, 0.0);
 }
 
 /// L2 norm of the 2-D kernel the two passes apply together.
@@ -181,7 +206,9 @@ mod tests {
         };
         let field = NoiseField::new(4, 2.0, &Covariance::of_beam(&beam, 1.5));
         let (w, h) = (600, 600);
-        let noise = field.render(-100, 37, w, h);
+        let noise = field
+            .render(-100, 37, w, h, &mut NoiseScratch::default())
+            .to_vec();
         let (_, rms) = stats(&noise);
         assert!((rms - 2.0).abs() < 0.08, "rms {rms}");
         // PA 45 east of north: the beam runs from lower right to upper left,
@@ -212,8 +239,10 @@ mod tests {
             pa_deg: 20.0,
         };
         let field = NoiseField::new(8, 1.0, &Covariance::of_beam(&beam, 1.5));
-        let whole = field.render(0, 0, 50, 40);
-        let part = field.render(13, 7, 20, 9);
+        let mut scratch = NoiseScratch::default();
+        let whole = field.render(0, 0, 50, 40, &mut scratch).to_vec();
+        // The same scratch, reused, must not leak the previous call's values.
+        let part = field.render(13, 7, 20, 9, &mut scratch);
         for row in 0..9 {
             assert_eq!(
                 &part[row * 20..(row + 1) * 20],

@@ -34,9 +34,38 @@ pub fn survey_fields(base: &FieldConfig, count: usize, seed: u64) -> Vec<FieldCo
         .collect()
 }
 
+/// How many fields like `base` are expected to hold `sources` sources (the
+/// evaluation protocol, for instance, wants about 16,000: 14,000 unlabelled
+/// and 2,100 labelled). At least one.
+pub fn fields_needed(base: &FieldConfig, sources: usize) -> usize {
+    let per_field = base.source_density_per_sq_deg * base.area_sq_deg();
+    if per_field <= 0.0 {
+        return 1;
+    }
+    ((sources as f64 / per_field).ceil() as usize).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enough_fields_are_planned_for_a_source_count() {
+        let base = FieldConfig::default();
+        let per_field = base.source_density_per_sq_deg * base.area_sq_deg();
+        let n = fields_needed(&base, 16_100);
+        assert!(n as f64 * per_field >= 16_100.0 && (n - 1) as f64 * per_field < 16_100.0);
+        assert_eq!(
+            fields_needed(
+                &FieldConfig {
+                    source_density_per_sq_deg: 0.0,
+                    ..base
+                },
+                10
+            ),
+            1
+        );
+    }
 
     #[test]
     fn survey_fields_have_distinct_seeds_and_separated_centres() {
