@@ -25,11 +25,9 @@ fn cpu_seconds() -> f64 {
     // Fields after the parenthesised command name; utime and stime are the
     // 12th and 13th of them, in USER_HZ (100 per second on Linux).
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<f64> = after_name
-        .split_whitespace()
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    match (fields.get(11), fields.get(12)) {
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
         (Some(user), Some(system)) => (user + system) / 100.0,
         _ => f64::NAN,
     }
