@@ -59,7 +59,10 @@ pub struct TruthSource {
 /// probability `exotic_fraction`, classes by weight, power-law fluxes,
 /// log-uniform sizes in each class's range and uniform position angles.
 /// Source `i` depends only on `(seed, i)` and the image size, so changing
-/// the density only adds or removes sources at the end of the list.
+/// the density only adds or removes sources at the end of the list. Only
+/// sources centred inside the image are drawn: the sky beyond its edge is
+/// empty, and a source near the edge may be cut by it (it stays in the
+/// catalogue).
 pub fn draw_sources(config: &FieldConfig) -> Result<Vec<SourceSpec>, SimError> {
     config.validate()?;
     let mean = config.source_density_per_sq_deg * config.area_sq_deg();

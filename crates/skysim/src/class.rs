@@ -110,8 +110,43 @@ impl SourceClass {
     }
 }
 
+/// A class name that is not one of [`SourceClass::ALL`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown source class `{0}` (expected one of: point, resolved_gaussian, fri, frii, wide_angle_tail, narrow_angle_tail, head_tail, x_shaped, ring, double_double, halo, relic, one_sided, irregular)")]
+pub struct UnknownClass(pub String);
+
+impl std::str::FromStr for SourceClass {
+    type Err = UnknownClass;
+
+    /// Parses the snake_case names the catalogue writes.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        SourceClass::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| UnknownClass(name.to_string()))
+    }
+}
+
 impl std::fmt::Display for SourceClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_match_serde() {
+        for class in SourceClass::ALL {
+            assert_eq!(class.name().parse::<SourceClass>(), Ok(class));
+            assert_eq!(
+                serde_json::to_string(&class).unwrap(),
+                format!("\"{}\"", class.name())
+            );
+        }
+        let err = "fr2".parse::<SourceClass>().unwrap_err().to_string();
+        assert!(err.contains("`fr2`") && err.contains("frii"), "{err}");
     }
 }

@@ -38,7 +38,7 @@ pub use catalogue::{
     draw_sources, load_truth_csv, read_truth_csv, save_truth_csv, write_truth_csv, SourceSpec,
     TruthSource,
 };
-pub use class::SourceClass;
+pub use class::{SourceClass, UnknownClass};
 pub use config::{ArtefactConfig, BeamConfig, FieldConfig, FluxDistribution};
 pub use error::SimError;
 pub use field::Field;
