@@ -14,6 +14,22 @@
 //! - [`simulate_stamps`] makes labelled one-source stamps for model tests;
 //!   [`survey_fields`] makes the configurations of many fields.
 //!
+//! ```
+//! use prospector_image::PixelRect;
+//! use prospector_skysim::{write_truth_csv, Field, FieldConfig};
+//!
+//! let config = FieldConfig { width: 512, height: 512, seed: 42, ..FieldConfig::default() };
+//! let field = Field::new(config)?;
+//! // Any rectangle, e.g. one row block of a streamed write ...
+//! let block = field.render_rect(PixelRect::new(0, 128, 512, 64))?;
+//! // ... holds exactly the pixels of the whole image there.
+//! let whole = field.render()?;
+//! assert_eq!(whole.crop(&block.rect()).unwrap(), block);
+//! let mut csv = Vec::new();
+//! write_truth_csv(field.truth(), &mut csv)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Units: pixel values are Jy/beam, fluxes Jy, sizes arcsec, angles degrees
 //! (position angles east of north). Pixel coordinates are 0-based with pixel
 //! centres on integers; north is +y and east is -x.
