@@ -2,6 +2,7 @@
 //! rendering of any rectangle of its image.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use prospector_image::{Beam, Image, PixelRect};
 
@@ -28,6 +29,36 @@ struct Scratch {
     noise: NoiseScratch,
 }
 
+/// Working buffers kept between calls, so that a stream of row blocks reuses
+/// its memory instead of mapping (and page-faulting) fresh buffers for every
+/// block: that cost a third more CPU in the 16k x 16k benchmark.
+#[derive(Debug, Default)]
+struct ScratchPool(Mutex<Vec<Scratch>>);
+
+impl ScratchPool {
+    fn take(&self) -> Scratch {
+        // A poisoned pool (a panic elsewhere) just means fresh buffers.
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default()
+    }
+
+    fn give_back(&self, scratch: Scratch) {
+        if let Ok(mut pool) = self.0.lock() {
+            pool.push(scratch);
+        }
+    }
+}
+
+impl Clone for ScratchPool {
+    /// A clone of a field starts with no buffers of its own.
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
 /// A simulated field, ready to render any rectangle of its image.
 ///
 /// Building it draws (or takes) the sources and turns them into
@@ -45,6 +76,7 @@ pub struct Field {
     source_ranges: Vec<Range<usize>>,
     index: GridIndex,
     noise: Option<NoiseField>,
+    scratch: ScratchPool,
 }
 
 fn check_spec(index: usize, spec: &SourceSpec) -> Result<(), SimError> {
@@ -140,6 +172,7 @@ impl Field {
             source_ranges,
             index,
             noise,
+            scratch: ScratchPool::default(),
         })
     }
 
@@ -277,10 +310,11 @@ impl Field {
                 while !strips.is_empty() {
                     let run: Vec<_> = strips.drain(..per_thread.min(strips.len())).collect();
                     scope.spawn(move || {
-                        let mut scratch = Scratch::default();
+                        let mut scratch = self.scratch.take();
                         for (strip, out) in run {
                             self.render_strip_into(&strip, out, &mut scratch);
                         }
+                        self.scratch.give_back(scratch);
                     });
                 }
             });
