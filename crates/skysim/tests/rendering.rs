@@ -82,6 +82,19 @@ fn a_rotated_elliptical_beam_tiles_exactly_too() {
 }
 
 #[test]
+fn a_field_can_be_shared_with_writer_threads() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let field = Field::new(crowded(64, 64, 1)).unwrap();
+    shareable(&field);
+    let copy = field.clone();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| field.render_rect(PixelRect::new(0, 0, 64, 32)).unwrap());
+        let b = s.spawn(|| copy.render_rect(PixelRect::new(0, 0, 64, 32)).unwrap());
+        assert_eq!(a.join().unwrap(), b.join().unwrap());
+    });
+}
+
+#[test]
 fn thread_count_and_row_blocks_do_not_change_a_bit() {
     let field = Field::new(crowded(200, 400, 5)).unwrap();
     let one = field.render_rect_threads(field.bounds(), 1).unwrap();
