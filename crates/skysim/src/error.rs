@@ -23,6 +23,9 @@ pub enum SimError {
         image_width: usize,
         image_height: usize,
     },
+    /// The field's centre or pixel scale makes no valid WCS.
+    #[error("the field's world coordinates: {0}")]
+    Wcs(#[from] prospector_wcs::WcsError),
     /// A pixel position has no sky coordinate (outside the projection).
     #[error("pixel ({x}, {y}) has no sky position under the field's projection")]
     OffSky { x: f64, y: f64 },

@@ -5,6 +5,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 use prospector_image::{Beam, Image, PixelRect};
+use prospector_wcs::Wcs;
 
 use crate::artefacts;
 use crate::catalogue::{draw_sources, SourceSpec, TruthSource};
@@ -14,7 +15,6 @@ use crate::gaussian::{PixelGaussian, Support};
 use crate::index::GridIndex;
 use crate::noise::{reset, NoiseField, NoiseScratch};
 use crate::rng::{stream, Stream};
-use crate::sky::FieldProjection;
 use crate::source::{self, Optics};
 
 /// Rows rendered together. Working memory (f64 model and noise passes) is a
@@ -68,7 +68,7 @@ impl Clone for ScratchPool {
 #[derive(Debug, Clone)]
 pub struct Field {
     config: FieldConfig,
-    projection: FieldProjection,
+    wcs: Wcs,
     truth: Vec<TruthSource>,
     components: Vec<PixelGaussian>,
     /// `components[source_ranges[id]]` are source `id`'s; after the last
@@ -114,19 +114,16 @@ impl Field {
     pub fn with_sources(config: FieldConfig, specs: &[SourceSpec]) -> Result<Self, SimError> {
         config.validate()?;
         let optics = Optics::of(&config);
-        let projection = FieldProjection::of(&config);
+        let wcs = config.wcs()?;
         let mut truth = Vec::with_capacity(specs.len());
         let mut components = Vec::new();
         let mut source_ranges = Vec::with_capacity(specs.len());
         for (id, spec) in specs.iter().enumerate() {
             check_spec(id, spec)?;
-            let (ra_deg, dec_deg) =
-                projection
-                    .pixel_to_sky(spec.x, spec.y)
-                    .ok_or(SimError::OffSky {
-                        x: spec.x,
-                        y: spec.y,
-                    })?;
+            let (ra_deg, dec_deg) = wcs.pixel_to_sky(spec.x, spec.y).ok_or(SimError::OffSky {
+                x: spec.x,
+                y: spec.y,
+            })?;
             let built = source::build(spec, &optics);
             let start = components.len();
             components.extend(built.components);
@@ -166,7 +163,7 @@ impl Field {
             .then(|| NoiseField::new(config.seed, config.noise_rms_jy, &optics.beam));
         Ok(Self {
             config,
-            projection,
+            wcs,
             truth,
             components,
             source_ranges,
@@ -195,9 +192,9 @@ impl Field {
         self.config.beam.to_beam()
     }
 
-    /// The field's pixel <-> sky projection.
-    pub fn projection(&self) -> &FieldProjection {
-        &self.projection
+    /// The field's world coordinates (pixel <-> sky), as written to FITS.
+    pub fn wcs(&self) -> &Wcs {
+        &self.wcs
     }
 
     /// Pixel bounds (inclusive, possibly beyond the image) outside which

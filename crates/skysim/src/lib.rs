@@ -59,6 +59,5 @@ pub use config::{ArtefactConfig, BeamConfig, FieldConfig, FluxDistribution};
 pub use error::SimError;
 pub use field::Field;
 pub use gaussian::{Support, TRUNCATION_SIGMA};
-pub use sky::FieldProjection;
 pub use stamps::{simulate_stamps, LabelledStamp, StampConfig};
 pub use survey::{fields_needed, survey_fields};

@@ -171,9 +171,9 @@ fn a_field_truth_catalogue_survives_a_csv_file() {
         // CSV keeps Rust's shortest round-trip float form: exact.
         assert_eq!(a, b);
     }
-    // The catalogue's sky positions follow the projection of its pixel positions.
+    // The catalogue's sky positions are the WCS's for its pixel positions.
     for t in field.truth() {
-        let (ra, dec) = field.projection().pixel_to_sky(t.x, t.y).unwrap();
+        let (ra, dec) = field.wcs().pixel_to_sky(t.x, t.y).unwrap();
         assert_eq!((ra, dec), (t.ra_deg, t.dec_deg));
     }
 }
