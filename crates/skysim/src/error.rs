@@ -26,6 +26,9 @@ pub enum SimError {
     /// The field's centre or pixel scale makes no valid WCS.
     #[error("the field's world coordinates: {0}")]
     Wcs(#[from] prospector_wcs::WcsError),
+    /// Writing the FITS image failed (the message names the file).
+    #[error(transparent)]
+    Fits(#[from] prospector_fits::FitsError),
     /// A pixel position has no sky coordinate (outside the projection).
     #[error("pixel ({x}, {y}) has no sky position under the field's projection")]
     OffSky { x: f64, y: f64 },

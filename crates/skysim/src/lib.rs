@@ -9,6 +9,8 @@
 //! - [`Field::new`] draws the sources; [`Field::truth`] is the catalogue
 //!   ([`save_truth_csv`] writes it); [`Field::render_rect`] renders any
 //!   rectangle, bit-identical to the same crop of the whole image.
+//! - [`Field::write_fits`] streams the image to a FITS file block by block;
+//!   [`simulate_to_fits`] writes a field's image and truth catalogue in one call.
 //! - [`Field::with_sources`] and [`Field::add_model_into`] inject chosen
 //!   sources into a simulated or a real image.
 //! - [`simulate_stamps`] makes labelled one-source stamps for model tests;
@@ -40,6 +42,7 @@ mod class;
 mod config;
 mod error;
 mod field;
+mod fits_output;
 mod gaussian;
 mod index;
 mod morphology;
@@ -58,6 +61,7 @@ pub use class::{SourceClass, UnknownClass};
 pub use config::{ArtefactConfig, BeamConfig, FieldConfig, FluxDistribution};
 pub use error::SimError;
 pub use field::Field;
+pub use fits_output::{simulate_to_fits, DEFAULT_BLOCK_ROWS};
 pub use gaussian::{Support, TRUNCATION_SIGMA};
 pub use stamps::{simulate_stamps, LabelledStamp, StampConfig};
 pub use survey::{fields_needed, survey_fields};
