@@ -1,8 +1,9 @@
 //! Renders a large simulated field block by block, as a FITS writer would,
 //! and reports the time and peak memory next to what holding the whole image
-//! takes (`--whole` also renders it in one piece, for the side-by-side ratio).
+//! takes (`--whole` also renders it in one piece, for the side-by-side ratio;
+//! `--fits PATH` also streams it to a FITS file through prospector-fits).
 //!
-//! cargo run --release -p prospector-skysim --example render_large -- [side_px] [rows_per_block] [--whole]
+//! cargo run --release -p prospector-skysim --example render_large -- [side_px] [rows_per_block] [--fits PATH] [--whole]
 
 use std::time::Instant;
 
@@ -56,6 +57,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let side = numbers.first().copied().unwrap_or(16_384);
     let rows = numbers.get(1).copied().unwrap_or(256);
     let whole = args.iter().any(|a| a == "--whole");
+    let fits_path = args
+        .iter()
+        .position(|a| a == "--fits")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
 
     let config = FieldConfig {
         width: side,
@@ -87,6 +93,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         blocks_rss / image_mib,
         checksum.0
     );
+
+    if let Some(path) = fits_path {
+        let (start, cpu_start) = (Instant::now(), cpu_seconds());
+        field.write_fits(&path, rows)?;
+        println!(
+            "FITS {} written in {:.2} s wall, {:.2} s CPU, peak RSS {:.0} MiB",
+            path.display(),
+            start.elapsed().as_secs_f64(),
+            cpu_seconds() - cpu_start,
+            peak_rss_mib()
+        );
+    }
 
     if whole {
         let (start, cpu_start) = (Instant::now(), cpu_seconds());
