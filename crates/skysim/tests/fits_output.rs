@@ -7,9 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::crowded;
+use common::{crowded, field_config};
 use prospector_fits::{FitsImage, OpenOptions};
-use prospector_skysim::{load_truth_csv, simulate_to_fits, FieldConfig};
+use prospector_skysim::{load_truth_csv, simulate_to_fits};
 
 fn run(tool: &str, args: &[&str]) -> String {
     let out = Command::new(tool)
@@ -94,13 +94,8 @@ fn a_simulated_fits_image_reads_back_exactly_with_a_valid_header() {
 
 #[test]
 fn an_unwritable_fits_path_is_named_in_the_error() {
-    let config = FieldConfig {
-        width: 16,
-        height: 16,
-        ..FieldConfig::default()
-    };
     let err = simulate_to_fits(
-        config,
+        field_config(16, 16, 1, 5_000.0),
         Path::new("/nonexistent-dir/sim.fits"),
         Path::new("/nonexistent-dir/truth.csv"),
         8,
