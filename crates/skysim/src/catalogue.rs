@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::class::SourceClass;
-use crate::config::FieldConfig;
+use crate::config::{FieldConfig, FluxDistribution};
 use crate::error::SimError;
 use crate::rng::{stream, Stream};
 
@@ -89,7 +89,7 @@ pub fn draw_sources(config: &FieldConfig) -> Result<Vec<SourceSpec>, SimError> {
             };
             let weights: Vec<f64> = group.iter().map(|(_, w)| *w).collect();
             let class = group[rng.weighted_index(&weights)].0;
-            let flux_jy = config.flux.sample(rng.uniform());
+            let flux_jy = FluxDistribution::for_class(config, class).sample(rng.uniform());
             SourceSpec {
                 class,
                 x,

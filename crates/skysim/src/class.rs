@@ -70,6 +70,12 @@ impl SourceClass {
         )
     }
 
+    /// Whether the class is built from several components (jets, lobes,
+    /// rings...): everything but point and resolved Gaussian sources.
+    pub fn is_multi_component(self) -> bool {
+        !matches!(self, SourceClass::Point | SourceClass::ResolvedGaussian)
+    }
+
     /// The snake_case name used in catalogues and configuration.
     pub fn name(self) -> &'static str {
         match self {

@@ -4,11 +4,12 @@ mod common;
 
 use common::field_config;
 use prospector_skysim::{
-    draw_sources, load_truth_csv, save_truth_csv, Field, FieldConfig, FluxDistribution, SourceClass,
+    draw_sources, load_truth_csv, save_truth_csv, Field, FieldConfig, FluxDistribution,
+    SourceClass, SourceSpec,
 };
 
 /// A catalogue of about 60,000 sources (drawing only; nothing is rendered).
-fn big_catalogue(config: &FieldConfig) -> Vec<prospector_skysim::SourceSpec> {
+fn big_catalogue(config: &FieldConfig) -> Vec<SourceSpec> {
     let specs = draw_sources(config).unwrap();
     assert!(specs.len() > 50_000, "{} sources", specs.len());
     specs
@@ -77,6 +78,43 @@ fn fluxes_follow_the_configured_power_law() {
             "fitted {fitted} for slope {slope}"
         );
     }
+}
+
+#[test]
+fn a_complex_flux_floor_lifts_only_multi_component_sources() {
+    let config = FieldConfig {
+        complex_min_flux_jy: Some(1e-3),
+        ..field_config(4096, 4096, 1, 20_000.0)
+    };
+    let specs = big_catalogue(&config);
+    let (complex, compact): (Vec<&SourceSpec>, Vec<&SourceSpec>) =
+        specs.iter().partition(|s| s.class.is_multi_component());
+    assert!(complex.iter().all(|s| s.flux_jy >= 1e-3));
+    let compact_fluxes: Vec<f64> = compact.iter().map(|s| s.flux_jy).collect();
+    assert!(compact_fluxes.iter().any(|s| *s < 1e-4));
+    let fitted = fitted_slope(&compact_fluxes, config.flux.min_jy);
+    assert!(
+        (fitted - 1.7).abs() < 0.02,
+        "compact sources' slope {fitted}"
+    );
+    // The exotic fraction is that of the unfloored catalogue of the same seed.
+    let unfloored = big_catalogue(&FieldConfig {
+        complex_min_flux_jy: None,
+        ..config.clone()
+    });
+    let exotic =
+        |s: &[prospector_skysim::SourceSpec]| s.iter().filter(|s| s.class.is_exotic()).count();
+    assert_eq!(exotic(&specs), exotic(&unfloored));
+
+    let bad = FieldConfig {
+        complex_min_flux_jy: Some(5.0),
+        ..config
+    };
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("complex_min_flux_jy"));
 }
 
 #[test]
