@@ -67,28 +67,13 @@ pub fn draw_sources(config: &FieldConfig) -> Result<Vec<SourceSpec>, SimError> {
     config.validate()?;
     let mean = config.source_density_per_sq_deg * config.area_sq_deg();
     let count = Stream::new(config.seed, stream::SOURCES, -1).poisson(mean);
-    let typical: Vec<(SourceClass, f64)> = config
-        .typical_weights
-        .iter()
-        .map(|(c, w)| (*c, *w))
-        .collect();
-    let exotic: Vec<(SourceClass, f64)> = config
-        .exotic_weights
-        .iter()
-        .map(|(c, w)| (*c, *w))
-        .collect();
+    let classes = ClassPicker::new(config, config.exotic_fraction);
     Ok((0..count)
         .map(|i| {
             let mut rng = Stream::new(config.seed, stream::SOURCES, i as i64);
             let x = rng.range(-0.5, config.width as f64 - 0.5);
             let y = rng.range(-0.5, config.height as f64 - 0.5);
-            let group = if rng.chance(config.exotic_fraction) {
-                &exotic
-            } else {
-                &typical
-            };
-            let weights: Vec<f64> = group.iter().map(|(_, w)| *w).collect();
-            let class = group[rng.weighted_index(&weights)].0;
+            let class = classes.pick(&mut rng);
             let flux_jy = FluxDistribution::for_class(config, class).sample(rng.uniform());
             SourceSpec {
                 class,
@@ -101,6 +86,39 @@ pub fn draw_sources(config: &FieldConfig) -> Result<Vec<SourceSpec>, SimError> {
             }
         })
         .collect())
+}
+
+/// Draws classes: exotic with a given probability, then by the configured
+/// weights within the typical or exotic group.
+pub(crate) struct ClassPicker {
+    exotic_fraction: f64,
+    typical: (Vec<SourceClass>, Vec<f64>),
+    exotic: (Vec<SourceClass>, Vec<f64>),
+}
+
+impl ClassPicker {
+    pub fn new(config: &FieldConfig, exotic_fraction: f64) -> Self {
+        let split = |weights: &std::collections::BTreeMap<SourceClass, f64>| {
+            (
+                weights.keys().copied().collect(),
+                weights.values().copied().collect(),
+            )
+        };
+        Self {
+            exotic_fraction,
+            typical: split(&config.typical_weights),
+            exotic: split(&config.exotic_weights),
+        }
+    }
+
+    pub fn pick(&self, rng: &mut Stream) -> SourceClass {
+        let (classes, weights) = if rng.chance(self.exotic_fraction) {
+            &self.exotic
+        } else {
+            &self.typical
+        };
+        classes[rng.weighted_index(weights)]
+    }
 }
 
 /// A log-uniform size in the class's range (0 for point sources).

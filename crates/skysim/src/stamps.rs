@@ -9,7 +9,7 @@
 use prospector_image::Image;
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{draw_size, draw_sources, SourceSpec, TruthSource};
+use crate::catalogue::{draw_size, draw_sources, ClassPicker, SourceSpec, TruthSource};
 use crate::config::{FieldConfig, FluxDistribution};
 use crate::error::SimError;
 use crate::field::Field;
@@ -106,13 +106,7 @@ pub fn simulate_stamps(
 fn stamp(config: &StampConfig, seed: u64, index: usize) -> Result<LabelledStamp, SimError> {
     let mut rng = Stream::new(seed, stream::STAMPS, index as i64);
     let field_config = config.stamp_field(hash3(seed ^ stream::STAMPS, index as i64, 1));
-    let weights = if rng.chance(config.exotic_fraction) {
-        &field_config.exotic_weights
-    } else {
-        &field_config.typical_weights
-    };
-    let classes: Vec<_> = weights.keys().copied().collect();
-    let class = classes[rng.weighted_index(&weights.values().copied().collect::<Vec<_>>())];
+    let class = ClassPicker::new(&field_config, config.exotic_fraction).pick(&mut rng);
     let max_size =
         config.max_size_fraction * config.size_px as f64 * field_config.pixel_scale_arcsec;
     let centre = config.size_px as f64 / 2.0;
