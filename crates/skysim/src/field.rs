@@ -9,7 +9,7 @@ use prospector_wcs::Wcs;
 
 use crate::artefacts;
 use crate::catalogue::{draw_sources, SourceSpec, TruthSource};
-use crate::config::FieldConfig;
+use crate::config::{ArtefactConfig, BeamConfig, FieldConfig};
 use crate::error::SimError;
 use crate::gaussian::{PixelGaussian, Support};
 use crate::index::GridIndex;
@@ -113,8 +113,61 @@ impl Field {
     /// inject, and build from the combined list.
     pub fn with_sources(config: FieldConfig, specs: &[SourceSpec]) -> Result<Self, SimError> {
         config.validate()?;
-        let optics = Optics::of(&config);
         let wcs = config.wcs()?;
+        Self::build(config, wcs, specs)
+    }
+
+    /// Sources to inject into an existing `width` x `height` image, such as a
+    /// real survey image, for injection-recovery tests: the image's own WCS
+    /// gives the catalogue's RA/Dec and its pixel scale, `beam` convolves
+    /// them, and there is no noise and no artefact. Add them to the image
+    /// with [`Field::add_model_into`]. Position angles are measured from the
+    /// image's +y axis, which is north in the unrotated images radio imagers
+    /// write.
+    pub fn for_injection(
+        image_wcs: &Wcs,
+        beam: &Beam,
+        width: usize,
+        height: usize,
+        specs: &[SourceSpec],
+    ) -> Result<Self, SimError> {
+        let (scale_x, scale_y) = image_wcs.pixel_scale_deg();
+        if (scale_x - scale_y).abs() > 1e-3 * scale_x.max(scale_y) {
+            return Err(SimError::config(
+                "image WCS",
+                format!(
+                    "needs square pixels to convolve with the beam, got {}\" x {}\"",
+                    scale_x * 3600.0,
+                    scale_y * 3600.0
+                ),
+            ));
+        }
+        let (centre_ra_deg, centre_dec_deg) = image_wcs.reference_sky();
+        let config = FieldConfig {
+            width,
+            height,
+            pixel_scale_arcsec: scale_x * 3600.0,
+            beam: BeamConfig {
+                major_arcsec: beam.major_deg * 3600.0,
+                minor_arcsec: beam.minor_deg * 3600.0,
+                pa_deg: beam.pa_deg,
+            },
+            noise_rms_jy: 0.0,
+            source_density_per_sq_deg: 0.0,
+            artefacts: ArtefactConfig {
+                enabled: false,
+                ..ArtefactConfig::default()
+            },
+            centre_ra_deg,
+            centre_dec_deg,
+            ..FieldConfig::default()
+        };
+        config.validate()?;
+        Self::build(config, image_wcs.clone(), specs)
+    }
+
+    fn build(config: FieldConfig, wcs: Wcs, specs: &[SourceSpec]) -> Result<Self, SimError> {
+        let optics = Optics::of(&config);
         let mut truth = Vec::with_capacity(specs.len());
         let mut components = Vec::new();
         let mut source_ranges = Vec::with_capacity(specs.len());
