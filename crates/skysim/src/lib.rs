@@ -11,8 +11,9 @@
 //!   rectangle, bit-identical to the same crop of the whole image.
 //! - [`Field::write_fits`] streams the image to a FITS file block by block;
 //!   [`simulate_to_fits`] writes a field's image and truth catalogue in one call.
-//! - [`Field::with_sources`] and [`Field::add_model_into`] inject chosen
-//!   sources into a simulated or a real image.
+//! - [`Field::with_sources`] (a simulated image) and [`Field::for_injection`]
+//!   (a real image's WCS and beam), with [`Field::add_model_into`], inject
+//!   chosen sources for injection-recovery tests.
 //! - [`simulate_stamps`] makes labelled one-source stamps for model tests;
 //!   [`survey_fields`] makes the configurations of many fields.
 //!
