@@ -207,6 +207,10 @@ fn default_exotic_weights() -> BTreeMap<SourceClass, f64> {
     ])
 }
 
+/// The most sources one field may be expected to hold (about 1 GB of
+/// components): a guard against a density typo exhausting memory.
+pub const MAX_EXPECTED_SOURCES: f64 = 10_000_000.0;
+
 fn require(ok: bool, field: &'static str, reason: &str) -> Result<(), SimError> {
     if ok {
         Ok(())
@@ -326,6 +330,14 @@ impl FieldConfig {
             "source_density_per_sq_deg",
             "must be >= 0",
         )?;
+        let expected = self.source_density_per_sq_deg * self.area_sq_deg();
+        require(
+            expected <= MAX_EXPECTED_SOURCES,
+            "source_density_per_sq_deg",
+            &format!(
+                "gives {expected:.0} sources over the image, more than the {MAX_EXPECTED_SOURCES:.0} a field holds in memory"
+            ),
+        )?;
         self.flux.validate()?;
         if let Some(floor) = self.complex_min_flux_jy {
             require(
@@ -426,6 +438,17 @@ mod tests {
         let err = cfg.validate().unwrap_err().to_string();
         assert!(
             err.contains("typical_weights") && err.contains("ring"),
+            "{err}"
+        );
+        let cfg = FieldConfig {
+            width: 20_000,
+            height: 20_000,
+            source_density_per_sq_deg: 1e6,
+            ..FieldConfig::default()
+        };
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("source_density_per_sq_deg") && err.contains("69444444"),
             "{err}"
         );
         let cfg: Result<FieldConfig, _> = serde_json::from_str(r#"{"widht": 512}"#);

@@ -79,14 +79,20 @@ pub struct Field {
     scratch: ScratchPool,
 }
 
+/// The largest source accepted: two degrees, beyond the largest giant radio
+/// galaxies; it bounds the work one component can cost.
+pub const MAX_SOURCE_SIZE_ARCSEC: f64 = 7200.0;
+
 fn check_spec(index: usize, spec: &SourceSpec) -> Result<(), SimError> {
     let fault = if !(spec.x.is_finite() && spec.y.is_finite()) {
         Some("position is not finite".to_string())
     } else if !(spec.flux_jy.is_finite() && spec.flux_jy > 0.0) {
         Some(format!("flux must be positive, got {} Jy", spec.flux_jy))
-    } else if !(spec.size_arcsec.is_finite() && spec.size_arcsec >= 0.0) {
+    } else if !(spec.size_arcsec.is_finite()
+        && (0.0..=MAX_SOURCE_SIZE_ARCSEC).contains(&spec.size_arcsec))
+    {
         Some(format!(
-            "size must be >= 0, got {} arcsec",
+            "size must lie in [0, {MAX_SOURCE_SIZE_ARCSEC}] arcsec, got {}",
             spec.size_arcsec
         ))
     } else if !spec.pa_deg.is_finite() {

@@ -59,9 +59,9 @@ pub use catalogue::{
     TruthSource,
 };
 pub use class::{SourceClass, UnknownClass};
-pub use config::{ArtefactConfig, BeamConfig, FieldConfig, FluxDistribution};
+pub use config::{ArtefactConfig, BeamConfig, FieldConfig, FluxDistribution, MAX_EXPECTED_SOURCES};
 pub use error::SimError;
-pub use field::Field;
+pub use field::{Field, MAX_SOURCE_SIZE_ARCSEC};
 pub use fits_output::{simulate_to_fits, DEFAULT_BLOCK_ROWS};
 pub use gaussian::{Support, TRUNCATION_SIGMA};
 pub use stamps::{simulate_stamps, LabelledStamp, StampConfig};

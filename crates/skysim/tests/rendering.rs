@@ -323,6 +323,15 @@ fn injected_sources_land_where_asked_in_an_existing_image() {
         err.to_string().contains("source 1") && err.to_string().contains("flux"),
         "{err}"
     );
+    let huge = SourceSpec {
+        size_arcsec: 1e9,
+        ..spec
+    };
+    let err = Field::with_sources(FieldConfig::default(), &[huge]).unwrap_err();
+    assert!(
+        err.to_string().contains("source 0") && err.to_string().contains("size"),
+        "{err}"
+    );
 }
 
 #[test]
