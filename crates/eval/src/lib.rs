@@ -10,5 +10,6 @@
 
 pub mod error;
 pub mod metrics;
+pub mod protocol;
 
 pub use error::{EvalError, MetricError};

@@ -1,0 +1,29 @@
+//! The study's evaluation protocol: A/B/C splits, the scorer interface, the resumable
+//! runner and the aggregation over runs.
+
+mod dataset;
+mod evaluate;
+mod gallery;
+mod runner;
+mod scorer;
+mod seed;
+mod split;
+mod summary;
+
+pub use dataset::{Configuration, Dataset, LabelledSource};
+pub use evaluate::{
+    evaluate_baseline, evaluate_score, score_values, ScoreMetrics, ScoredSource, ThresholdOutcome,
+    WorkloadOutcome, BASELINES,
+};
+pub use gallery::{extremes, Gallery, GalleryEnd, GalleryGroup, GalleryItem, GallerySettings};
+pub use runner::{read_run, run_json_path, run_protocol, ProtocolSettings, RunResult};
+pub use scorer::{
+    AnomalyScorer, CodeForm, IslandFeatures, Reconstruction, RunContext, ScoreSpec, ScorerError,
+    ScorerFactory, SourceScores, NCC,
+};
+pub use seed::derive_seed;
+pub use split::{plan_runs, typical_set_count, Half, RunSplit, TestItem};
+pub use summary::{
+    summarize, ConfigComparison, ConfigSummary, MeanConfusion, ProtocolSummary, ScoreComparison,
+    ScoreSummary, Spread, ROC_GRID_POINTS,
+};
