@@ -8,6 +8,7 @@
 //! - [`embed`]: t-SNE and UMAP of code forms.
 //! - [`report`]: PNG plots and one self-contained HTML page.
 
+pub mod embed;
 pub mod error;
 pub mod metrics;
 pub mod protocol;

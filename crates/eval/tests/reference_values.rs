@@ -13,6 +13,16 @@ struct Reference {
     mean_roc: MeanRocCase,
     mann_whitney: Vec<RankCase>,
     wilcoxon: Vec<RankCase>,
+    trustworthiness: Vec<TrustCase>,
+}
+
+#[derive(Deserialize)]
+struct TrustCase {
+    name: String,
+    high: Vec<Vec<f64>>,
+    low: Vec<[f64; 2]>,
+    k: usize,
+    trustworthiness: f64,
 }
 
 #[derive(Deserialize)]
@@ -221,5 +231,18 @@ fn wilcoxon_matches_scipy_exact_permutation_and_asymptotic() {
         assert_eq!(got.method, method(&case.method), "{what}");
         assert_close(&format!("{what} W"), got.statistic, case.statistic, 1e-12);
         assert_close(&format!("{what} p"), got.pvalue, case.pvalue, 1e-9);
+    }
+}
+
+#[test]
+fn trustworthiness_matches_scikit_learn() {
+    for case in reference().trustworthiness {
+        let got = prospector_eval::embed::trustworthiness(&case.high, &case.low, case.k).unwrap();
+        assert_close(
+            &format!("{} k={}", case.name, case.k),
+            got,
+            case.trustworthiness,
+            1e-12,
+        );
     }
 }

@@ -14,6 +14,7 @@ import numpy as np
 import scipy
 import sklearn
 from scipy import stats
+from sklearn.manifold import trustworthiness
 from sklearn.metrics import confusion_matrix, fbeta_score, roc_auc_score, roc_curve
 
 rng = np.random.default_rng(20240601)
@@ -150,6 +151,16 @@ def wilcoxon_cases():
     return out
 
 
+def trustworthiness_cases():
+    high = rng.normal(size=(40, 6))
+    out = []
+    for name, low in [("random", rng.normal(size=(40, 2))), ("projection", high[:, :2] + 0.1 * rng.normal(size=(40, 2)))]:
+        for k in [3, 7]:
+            out.append({"name": name, "high": high.tolist(), "low": low.tolist(), "k": k,
+                        "trustworthiness": float(trustworthiness(high, low, n_neighbors=k))})
+    return out
+
+
 def main():
     cases = classification_cases()
     data = {
@@ -160,6 +171,7 @@ def main():
         "mean_roc": mean_roc_entry([c for c in cases if c[0] != "all_equal"]),
         "mann_whitney": mann_whitney_cases(),
         "wilcoxon": wilcoxon_cases(),
+        "trustworthiness": trustworthiness_cases(),
     }
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_values.json")
     with open(out, "w") as f:
