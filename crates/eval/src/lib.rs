@@ -12,5 +12,6 @@ pub mod embed;
 pub mod error;
 pub mod metrics;
 pub mod protocol;
+pub mod report;
 
 pub use error::{EvalError, MetricError};

@@ -139,7 +139,7 @@ fn fuzzy_union(directed: &[Vec<(usize, f64)>]) -> Vec<(usize, usize, f64)> {
             edges.push((j, i, w));
         }
     }
-    edges.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    edges.sort_by_key(|e| (e.0, e.1));
     edges
 }
 

@@ -67,7 +67,8 @@ pub fn mann_whitney_u(
         Alternative::Less => (u2, 1.0),
         Alternative::TwoSided => (u1.max(u2), 2.0),
     };
-    let exact = !(n1 > 8 && n2 > 8) && !ranked.has_ties();
+    // scipy: exact unless both samples exceed 8 values or anything is tied.
+    let exact = !(ranked.has_ties() || (n1 > 8 && n2 > 8));
     let (p, method) = if exact {
         (
             exact_u_sf(u.round() as usize, n1.min(n2), n1.max(n2)),

@@ -142,8 +142,11 @@ pub fn evaluate_score(
     })
 }
 
+/// Reads one baseline's value from a source's island features.
+pub type FeatureReader = fn(&IslandFeatures) -> f64;
+
 /// The trivial baselines' names and how each is read from the island features.
-pub const BASELINES: [(&str, fn(&IslandFeatures) -> f64); 3] = [
+pub const BASELINES: [(&str, FeatureReader); 3] = [
     ("baseline_island_size", |f| f.size_pixels),
     ("baseline_peak_flux", |f| f.peak_flux),
     ("baseline_integrated_flux", |f| f.integrated_flux),

@@ -56,12 +56,12 @@ impl Default for GallerySettings {
     }
 }
 
+/// A source id and its anomaly (higher = more anomalous).
+pub type Candidate = (String, f64);
+
 /// The `per_row` least and most anomalous of `candidates` (id, anomaly: higher = more
 /// anomalous), best first and worst first; ties broken by id so the choice is stable.
-pub fn extremes(
-    candidates: &[(String, f64)],
-    per_row: usize,
-) -> (Vec<(String, f64)>, Vec<(String, f64)>) {
+pub fn extremes(candidates: &[Candidate], per_row: usize) -> (Vec<Candidate>, Vec<Candidate>) {
     let mut sorted = candidates.to_vec();
     sorted.sort_by(|a, b| {
         a.1.partial_cmp(&b.1)

@@ -12,10 +12,12 @@ mod summary;
 
 pub use dataset::{Configuration, Dataset, LabelledSource};
 pub use evaluate::{
-    evaluate_baseline, evaluate_score, score_values, ScoreMetrics, ScoredSource, ThresholdOutcome,
-    WorkloadOutcome, BASELINES,
+    evaluate_baseline, evaluate_score, score_values, FeatureReader, ScoreMetrics, ScoredSource,
+    ThresholdOutcome, WorkloadOutcome, BASELINES,
 };
-pub use gallery::{extremes, Gallery, GalleryEnd, GalleryGroup, GalleryItem, GallerySettings};
+pub use gallery::{
+    extremes, Candidate, Gallery, GalleryEnd, GalleryGroup, GalleryItem, GallerySettings,
+};
 pub use runner::{read_run, run_json_path, run_protocol, ProtocolSettings, RunResult};
 pub use scorer::{
     AnomalyScorer, CodeForm, IslandFeatures, Reconstruction, RunContext, ScoreSpec, ScorerError,
