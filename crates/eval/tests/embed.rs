@@ -51,29 +51,30 @@ fn the_bounds_reject_a_random_layout() {
     );
 }
 
-#[test]
-fn tsne_keeps_separated_clusters_apart_and_is_deterministic() {
+/// Embeds well-separated blobs twice with one seed: the layout keeps the clusters apart
+/// and is reproducible. Returns the layout.
+fn check_separates(embed: impl Fn(&[Vec<f64>], u64) -> Vec<[f64; 2]>) -> Vec<[f64; 2]> {
     let (points, labels) = blobs(4, 50, 30, 1);
-    let settings = TsneSettings::default();
-    let y = tsne(&points, &settings, 5).unwrap();
+    let y = embed(&points, 5);
     let agreement = neighbour_label_agreement(&y, &labels, 10).unwrap();
     let trust = trustworthiness(&points, &y, 10).unwrap();
     assert!(agreement > AGREEMENT_BOUND, "label agreement {agreement}");
     assert!(trust > TRUST_BOUND, "trustworthiness {trust}");
-    assert_eq!(y, tsne(&points, &settings, 5).unwrap());
+    assert_eq!(y, embed(&points, 5), "same seed, different layout");
+    y
+}
+
+#[test]
+fn tsne_keeps_separated_clusters_apart_and_is_deterministic() {
+    check_separates(|p, seed| tsne(p, &TsneSettings::default(), seed).unwrap());
 }
 
 #[test]
 fn umap_keeps_separated_clusters_apart_and_is_deterministic() {
-    let (points, labels) = blobs(4, 50, 30, 1);
-    let settings = UmapSettings::default();
-    let y = umap(&points, &settings, 5).unwrap();
-    let agreement = neighbour_label_agreement(&y, &labels, 10).unwrap();
-    let trust = trustworthiness(&points, &y, 10).unwrap();
-    assert!(agreement > AGREEMENT_BOUND, "label agreement {agreement}");
-    assert!(trust > TRUST_BOUND, "trustworthiness {trust}");
-    assert_eq!(y, umap(&points, &settings, 5).unwrap());
-    assert_ne!(y, umap(&points, &settings, 6).unwrap(), "seed is ignored");
+    let run = |p: &[Vec<f64>], seed| umap(p, &UmapSettings::default(), seed).unwrap();
+    let y = check_separates(run);
+    let (points, _) = blobs(4, 50, 30, 1);
+    assert_ne!(y, run(&points, 6), "seed is ignored");
 }
 
 #[test]

@@ -3,8 +3,9 @@
 
 use prospector_eval::metrics::{
     best_threshold, confusion_at, mann_whitney_u, mean_roc, roc_auc, roc_curve,
-    wilcoxon_signed_rank, workload_reduction, Alternative, PValueMethod, RocCurve,
+    wilcoxon_signed_rank, workload_reduction, Alternative, PValueMethod, RankTest, RocCurve,
 };
+use prospector_eval::MetricError;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -212,26 +213,33 @@ fn method(name: &str) -> PValueMethod {
     }
 }
 
-#[test]
-fn mann_whitney_matches_scipy_exact_and_asymptotic() {
-    for case in reference().mann_whitney {
+/// A rank test of prospector_eval::metrics.
+type RankTestFn = fn(&[f64], &[f64], Alternative) -> Result<RankTest, MetricError>;
+
+/// Holds a rank test against scipy's statistic, p-value and choice of method.
+fn check_rank_test(cases: Vec<RankCase>, test: RankTestFn) {
+    for case in cases {
         let what = format!("{} {}", case.name, case.alternative);
-        let got = mann_whitney_u(&case.x, &case.y, alternative(&case.alternative)).unwrap();
+        let got = test(&case.x, &case.y, alternative(&case.alternative)).unwrap();
         assert_eq!(got.method, method(&case.method), "{what}");
-        assert_close(&format!("{what} U"), got.statistic, case.statistic, 1e-12);
+        assert_close(
+            &format!("{what} statistic"),
+            got.statistic,
+            case.statistic,
+            1e-12,
+        );
         assert_close(&format!("{what} p"), got.pvalue, case.pvalue, 1e-9);
     }
 }
 
 #[test]
+fn mann_whitney_matches_scipy_exact_and_asymptotic() {
+    check_rank_test(reference().mann_whitney, mann_whitney_u);
+}
+
+#[test]
 fn wilcoxon_matches_scipy_exact_permutation_and_asymptotic() {
-    for case in reference().wilcoxon {
-        let what = format!("{} {}", case.name, case.alternative);
-        let got = wilcoxon_signed_rank(&case.x, &case.y, alternative(&case.alternative)).unwrap();
-        assert_eq!(got.method, method(&case.method), "{what}");
-        assert_close(&format!("{what} W"), got.statistic, case.statistic, 1e-12);
-        assert_close(&format!("{what} p"), got.pvalue, case.pvalue, 1e-9);
-    }
+    check_rank_test(reference().wilcoxon, wilcoxon_signed_rank);
 }
 
 #[test]

@@ -4,13 +4,24 @@
 use crate::error::MetricError;
 use crate::protocol::CodeForm;
 
-/// Checks that `points` is a non-empty list of equally long, finite vectors; returns the
-/// dimension.
-pub fn check_points(what: &'static str, points: &[Vec<f64>]) -> Result<usize, MetricError> {
-    let dim = points
-        .first()
-        .map(Vec::len)
-        .ok_or(MetricError::Empty { what })?;
+/// Checks that `points` holds at least `min_points` (and at least one) equally long,
+/// finite vectors; returns the dimension.
+pub fn check_points(
+    what: &'static str,
+    points: &[Vec<f64>],
+    min_points: usize,
+) -> Result<usize, MetricError> {
+    if points.len() < min_points.max(1) {
+        return Err(MetricError::Invalid {
+            what,
+            reason: format!(
+                "needs at least {} points, got {}",
+                min_points.max(1),
+                points.len()
+            ),
+        });
+    }
+    let dim = points.first().map_or(0, Vec::len);
     for (i, p) in points.iter().enumerate() {
         if p.len() != dim {
             return Err(MetricError::Invalid {

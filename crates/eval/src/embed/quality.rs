@@ -2,6 +2,7 @@
 
 use super::points::{check_points, squared_distance};
 use crate::error::MetricError;
+use crate::metrics::check_same_length;
 
 /// Indices of the `k` nearest other points of every point, nearest first (ties by index).
 pub fn nearest_neighbours(points: &[Vec<f64>], k: usize) -> Vec<Vec<usize>> {
@@ -31,15 +32,9 @@ pub fn trustworthiness(
     k: usize,
 ) -> Result<f64, MetricError> {
     const WHAT: &str = "trustworthiness";
-    check_points(WHAT, high)?;
+    check_points(WHAT, high, 1)?;
     let n = high.len();
-    if embedding.len() != n {
-        return Err(MetricError::LengthMismatch {
-            what: WHAT,
-            left: n,
-            right: embedding.len(),
-        });
-    }
+    check_same_length(WHAT, n, embedding.len())?;
     if k == 0 || 2 * k >= n {
         return Err(MetricError::Invalid {
             what: WHAT,
@@ -71,13 +66,7 @@ pub fn neighbour_label_agreement(
     k: usize,
 ) -> Result<f64, MetricError> {
     const WHAT: &str = "neighbour_label_agreement";
-    if embedding.len() != labels.len() {
-        return Err(MetricError::LengthMismatch {
-            what: WHAT,
-            left: labels.len(),
-            right: embedding.len(),
-        });
-    }
+    check_same_length(WHAT, labels.len(), embedding.len())?;
     if k == 0 || k >= embedding.len() {
         return Err(MetricError::Invalid {
             what: WHAT,

@@ -87,14 +87,8 @@ pub fn tsne(
     seed: u64,
 ) -> Result<Vec<[f64; 2]>, MetricError> {
     const WHAT: &str = "tsne";
-    check_points(WHAT, points)?;
+    check_points(WHAT, points, 4)?;
     let n = points.len();
-    if n < 4 {
-        return Err(MetricError::Invalid {
-            what: WHAT,
-            reason: format!("needs at least 4 points, got {n}"),
-        });
-    }
     // Perplexity must stay below the number of neighbours (scikit-learn raises).
     let perplexity = settings.perplexity.min((n - 1) as f64 / 3.0);
     let distances = squared_distances(points);

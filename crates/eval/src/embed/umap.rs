@@ -221,14 +221,8 @@ pub fn umap(
     seed: u64,
 ) -> Result<Vec<[f64; 2]>, MetricError> {
     const WHAT: &str = "umap";
-    check_points(WHAT, points)?;
+    check_points(WHAT, points, 3)?;
     let n = points.len();
-    if n < 3 {
-        return Err(MetricError::Invalid {
-            what: WHAT,
-            reason: format!("needs at least 3 points, got {n}"),
-        });
-    }
     let k = settings.n_neighbors.clamp(2, n);
     let edges = fuzzy_union(&memberships(&knn(points, k), k));
     let epochs = match settings.epochs {

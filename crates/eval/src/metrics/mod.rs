@@ -17,6 +17,6 @@ pub use mann_whitney::{mann_whitney_u, Alternative, PValueMethod, RankTest};
 pub use normal::{normal_cdf, normal_sf};
 pub use roc::{interpolate_tpr, mean_roc, roc_auc, roc_curve, trapezoid_area, MeanRoc, RocCurve};
 pub use threshold::{best_threshold, confusion_at, ConfusionMatrix, ThresholdChoice};
-pub use validate::check_finite;
+pub use validate::{check_finite, check_same_length};
 pub use wilcoxon::wilcoxon_signed_rank;
 pub use workload::{workload_at, workload_reduction, WorkloadCut};

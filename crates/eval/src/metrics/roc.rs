@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{check_binary, descending_order};
+use super::validate::{check_binary, check_same_length, descending_order};
 use crate::error::MetricError;
 
 /// A ROC curve: `fpr[i]`, `tpr[i]` are the rates when sources scoring `>= thresholds[i]`
@@ -91,13 +91,7 @@ pub fn roc_curve(labels: &[bool], scores: &[f64]) -> Result<RocCurve, MetricErro
 /// Area under a curve by the trapezoid rule (`sklearn.metrics.auc`); `x` must be
 /// monotonic (either direction).
 pub fn trapezoid_area(x: &[f64], y: &[f64]) -> Result<f64, MetricError> {
-    if x.len() != y.len() {
-        return Err(MetricError::LengthMismatch {
-            what: "trapezoid_area",
-            left: x.len(),
-            right: y.len(),
-        });
-    }
+    check_same_length("trapezoid_area", x.len(), y.len())?;
     if x.len() < 2 {
         return Err(MetricError::Invalid {
             what: "trapezoid_area",

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{check_binary, check_finite, descending_order};
+use super::validate::{check_binary, check_finite, check_same_length, descending_order};
 use crate::error::MetricError;
 
 /// Counts of a binary decision against the truth (positive = exotic). scikit-learn's
@@ -81,13 +81,7 @@ pub fn confusion_at(
     scores: &[f64],
     threshold: f64,
 ) -> Result<ConfusionMatrix, MetricError> {
-    if labels.len() != scores.len() {
-        return Err(MetricError::LengthMismatch {
-            what: "confusion_at",
-            left: labels.len(),
-            right: scores.len(),
-        });
-    }
+    check_same_length("confusion_at", labels.len(), scores.len())?;
     check_finite("confusion_at", scores)?;
     if threshold.is_nan() {
         return Err(MetricError::Invalid {

@@ -21,19 +21,22 @@ pub fn check_finite(what: &'static str, values: &[f64]) -> Result<(), MetricErro
     }
 }
 
+/// Checks that two paired vectors have the same length.
+pub fn check_same_length(what: &'static str, left: usize, right: usize) -> Result<(), MetricError> {
+    if left == right {
+        Ok(())
+    } else {
+        Err(MetricError::LengthMismatch { what, left, right })
+    }
+}
+
 /// Checks a (labels, scores) pair and returns the class counts; both classes must occur.
 pub fn check_binary(
     what: &'static str,
     labels: &[bool],
     scores: &[f64],
 ) -> Result<ClassCounts, MetricError> {
-    if labels.len() != scores.len() {
-        return Err(MetricError::LengthMismatch {
-            what,
-            left: labels.len(),
-            right: scores.len(),
-        });
-    }
+    check_same_length(what, labels.len(), scores.len())?;
     if labels.is_empty() {
         return Err(MetricError::Empty { what });
     }

@@ -5,7 +5,7 @@
 use super::mann_whitney::{Alternative, PValueMethod, RankTest};
 use super::normal::{normal_cdf, normal_sf};
 use super::ranks::average_ranks;
-use super::validate::check_finite;
+use super::validate::{check_finite, check_same_length};
 use crate::error::MetricError;
 
 /// Largest sample for which scipy's 'auto' uses the exact null distribution.
@@ -23,13 +23,7 @@ pub fn wilcoxon_signed_rank(
     alternative: Alternative,
 ) -> Result<RankTest, MetricError> {
     const WHAT: &str = "wilcoxon_signed_rank";
-    if x.len() != y.len() {
-        return Err(MetricError::LengthMismatch {
-            what: WHAT,
-            left: x.len(),
-            right: y.len(),
-        });
-    }
+    check_same_length(WHAT, x.len(), y.len())?;
     if x.is_empty() {
         return Err(MetricError::Empty { what: WHAT });
     }

@@ -1,6 +1,7 @@
 //! The report's charts: mean ROC with its band, box plots of per-run figures, and the
 //! embedding scatters.
 
+use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
 
 use super::font::FAMILY;
@@ -23,6 +24,22 @@ pub fn series_colour(i: usize) -> RGBColor {
 
 const TYPICAL: RGBColor = RGBColor(31, 90, 220);
 const EXOTIC: RGBColor = RGBColor(220, 30, 30);
+
+/// Draws the legend of the labelled series in a framed box.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    what: &str,
+) -> Result<(), EvalError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FAMILY, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(what)(&e))
+}
 
 /// One curve of the ROC chart.
 #[derive(Debug)]
@@ -90,14 +107,7 @@ pub fn roc_chart(title: &str, series: &[RocSeries<'_>]) -> Result<Png, EvalError
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, what)
     })
 }
 
@@ -197,13 +207,6 @@ pub fn embedding_scatter(
                 .label(name)
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, what)
     })
 }

@@ -94,6 +94,17 @@ def mean_roc_entry(cases):
             "std_tpr": floats(tprs.std(axis=0))}
 
 
+def rank_test_entries(raw, test, method):
+    out = []
+    for name, x, y in raw:
+        for alt in ["two-sided", "less", "greater"]:
+            r = test(x, y, alternative=alt)
+            out.append({"name": name, "x": floats(x), "y": floats(y), "alternative": alt,
+                        "statistic": float(r.statistic), "pvalue": float(r.pvalue),
+                        "method": method(x, y)})
+    return out
+
+
 def mwu_method(x, y):
     ties = len(np.unique(np.r_[x, y])) < len(x) + len(y)
     return "asymptotic" if (len(x) > 8 and len(y) > 8) or ties else "exact"
@@ -110,14 +121,7 @@ def mann_whitney_cases():
         ("all_equal", np.full(6, 0.5), np.full(6, 0.5)),
         ("auc_like_35_35", 0.82 + 0.05 * rng.normal(size=35), 0.87 + 0.04 * rng.normal(size=35)),
     ]
-    out = []
-    for name, x, y in raw:
-        for alt in ["two-sided", "less", "greater"]:
-            r = stats.mannwhitneyu(x, y, alternative=alt)
-            out.append({"name": name, "x": floats(x), "y": floats(y), "alternative": alt,
-                        "statistic": float(r.statistic), "pvalue": float(r.pvalue),
-                        "method": mwu_method(x, y)})
-    return out
+    return rank_test_entries(raw, stats.mannwhitneyu, mwu_method)
 
 
 def wilcoxon_method(d):
@@ -141,14 +145,7 @@ def wilcoxon_cases():
         ("asymptotic_ties_30", np.round(rng.normal(size=30), 1), np.round(rng.normal(size=30) + 0.2, 1)),
         ("asymptotic_zeros_20", np.r_[np.zeros(3), rng.normal(size=17)], np.r_[np.zeros(3), rng.normal(size=17) - 0.4]),
     ]
-    out = []
-    for name, x, y in raw:
-        for alt in ["two-sided", "less", "greater"]:
-            r = stats.wilcoxon(x, y, alternative=alt)
-            out.append({"name": name, "x": floats(x), "y": floats(y), "alternative": alt,
-                        "statistic": float(r.statistic), "pvalue": float(r.pvalue),
-                        "method": wilcoxon_method(x - y)})
-    return out
+    return rank_test_entries(raw, stats.wilcoxon, lambda x, y: wilcoxon_method(x - y))
 
 
 def trustworthiness_cases():
