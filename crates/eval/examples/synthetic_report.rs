@@ -4,14 +4,16 @@
 //!
 //!     cargo run -p prospector-eval --example synthetic_report -- /tmp/synthetic-report
 //!
-//! Writes <dir>/runs/*.json|csv, <dir>/summary.json, <dir>/report.html and the PNGs.
+//! Writes <dir>/runs/*.json|csv, <dir>/summary.json|csv, <dir>/report.html and the PNGs.
+//! Run it again on the same folder and the saved runs are reused (only the report is
+//! rebuilt).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;
 
-use prospector_eval::protocol::{run_protocol, summarize, ProtocolSettings, NCC};
+use prospector_eval::protocol::{run_protocol, summarize, write_summary, ProtocolSettings, NCC};
 use prospector_eval::report::{build_report, write_report, ReportSettings};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,10 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let results = run_protocol(&dataset, &settings, &common::factory(&dataset, 1.3), &out)?;
     let summary = summarize(&results, NCC)?;
-    std::fs::write(
-        out.join("summary.json"),
-        serde_json::to_vec_pretty(&summary)?,
-    )?;
+    write_summary(&summary, &out)?;
     let report = build_report(&results, &summary, &ReportSettings::default())?;
     write_report(&report, &out.join("report.html"))?;
     for image in &report.images {

@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{factory, synthetic_dataset, SyntheticScorer};
 use prospector_eval::metrics::normal_cdf;
 use prospector_eval::protocol::{
-    plan_runs, run_json_path, run_protocol, summarize, typical_set_count, Configuration, Dataset,
-    Half, ProtocolSettings, RunContext, ScorerError, NCC,
+    plan_runs, read_runs, run_json_path, run_protocol, run_protocol_observed, summarize,
+    typical_set_count, write_summary, Configuration, Dataset, Half, ProtocolSettings, RunContext,
+    RunObserver, RunResult, ScorerError, NCC,
 };
 use prospector_eval::EvalError;
 
@@ -206,6 +207,10 @@ fn aggregated_auc_matches_the_analytic_value_in_every_configuration() {
         );
     }
     assert_eq!(summary.config_comparisons.len(), 3);
+    write_summary(&summary, out.path()).unwrap();
+    let csv = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    // Header + 3 configurations x (ncc, mse and three baselines).
+    assert_eq!(csv.lines().count(), 1 + 3 * 5);
     // NCC vs MSE (MSE = anomaly + noise, so worse): the paired test sees it.
     let vs_mse = summary
         .score_comparisons
@@ -255,6 +260,21 @@ fn a_leaking_split_would_be_caught_by_the_memorising_scorer() {
     );
 }
 
+#[derive(Default)]
+struct Counter {
+    loaded: AtomicUsize,
+    finished: AtomicUsize,
+}
+
+impl RunObserver for Counter {
+    fn loaded(&self, _: &RunResult) {
+        self.loaded.fetch_add(1, Ordering::SeqCst);
+    }
+    fn finished(&self, _: &RunResult, _: std::time::Duration) {
+        self.finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn runs_resume_from_saved_results_and_do_not_depend_on_jobs() {
     let dataset = synthetic_dataset(12, 60, 30);
@@ -269,11 +289,15 @@ fn runs_resume_from_saved_results_and_do_not_depend_on_jobs() {
     let first = run_protocol(&dataset, &s, &counting, out.path()).unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 8);
     assert!(out.path().join("runs/A-000.csv").exists());
+    assert!(read_runs(out.path()).unwrap() == first, "saved runs differ");
 
-    // A restart loads everything and runs nothing.
-    let again = run_protocol(&dataset, &s, &counting, out.path()).unwrap();
+    // A restart loads everything and runs nothing; the observer hears of each load.
+    let counter = Counter::default();
+    let again = run_protocol_observed(&dataset, &s, &counting, out.path(), &counter).unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 8);
     assert!(first == again, "results differ");
+    assert_eq!(counter.loaded.load(Ordering::SeqCst), 8);
+    assert_eq!(counter.finished.load(Ordering::SeqCst), 0);
 
     // One missing result: only that run executes, and gives the same numbers.
     std::fs::remove_file(run_json_path(out.path(), Configuration::C, 2)).unwrap();

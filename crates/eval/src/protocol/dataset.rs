@@ -91,11 +91,13 @@ impl Dataset {
                 )));
             }
         }
+        // Each half of a test set needs both classes to choose and measure thresholds.
         let exotic = labelled.iter().filter(|s| s.exotic).count();
-        if exotic == 0 || exotic == labelled.len() {
+        let typical = labelled.len() - exotic;
+        if exotic < 2 || typical < 2 {
             return Err(EvalError::Setup(format!(
-                "the labelled set needs both classes; it has {exotic} exotic and {} typical",
-                labelled.len() - exotic
+                "the labelled set needs both classes, at least 2 sources each (one per test \
+                 half); it has {exotic} exotic and {typical} typical"
             )));
         }
         Ok(Dataset {

@@ -18,7 +18,10 @@ pub use evaluate::{
 pub use gallery::{
     extremes, Candidate, Gallery, GalleryEnd, GalleryGroup, GalleryItem, GallerySettings,
 };
-pub use runner::{read_run, run_json_path, run_protocol, ProtocolSettings, RunResult};
+pub use runner::{
+    read_run, read_runs, run_json_path, run_protocol, run_protocol_observed, ProtocolSettings,
+    Quiet, RunObserver, RunResult,
+};
 pub use scorer::{
     AnomalyScorer, CodeForm, IslandFeatures, Reconstruction, RunContext, ScoreSpec, ScorerError,
     ScorerFactory, SourceScores, NCC,
@@ -26,6 +29,6 @@ pub use scorer::{
 pub use seed::derive_seed;
 pub use split::{plan_runs, typical_set_count, Half, RunSplit, TestItem};
 pub use summary::{
-    summarize, ConfigComparison, ConfigSummary, MeanConfusion, ProtocolSummary, ScoreComparison,
-    ScoreSummary, Spread, ROC_GRID_POINTS,
+    summarize, write_summary, ConfigComparison, ConfigSummary, MeanConfusion, ProtocolSummary,
+    ScoreComparison, ScoreSummary, Spread, ROC_GRID_POINTS,
 };

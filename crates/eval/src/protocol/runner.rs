@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -88,13 +89,49 @@ fn run_csv_path(output_dir: &Path, config: Configuration, run: usize) -> PathBuf
         .join(format!("{config}-{run:03}.csv"))
 }
 
+/// Hears about runs as the runner works through them, e.g. to log progress. Called from
+/// the worker threads.
+pub trait RunObserver: Sync {
+    /// A finished run was found in the output folder and will not be repeated.
+    fn loaded(&self, result: &RunResult) {
+        let _ = result;
+    }
+    /// A run is about to create and train its scorer.
+    fn started(&self, split: &RunSplit) {
+        let _ = split;
+    }
+    /// A run finished and was saved.
+    fn finished(&self, result: &RunResult, elapsed: Duration) {
+        let _ = (result, elapsed);
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl RunObserver for Quiet {}
+
 /// Runs every configuration's runs not already saved in `output_dir`, saving each as it
-/// finishes, and returns all results ordered by configuration and run.
+/// finishes, and returns all results ordered by configuration and run. A saved run is
+/// reused only if it was made from the same split (data, seed, run count); its metrics are
+/// reused as saved, so after changing the scorer or `keep_exotic` use a new folder.
 pub fn run_protocol<F: ScorerFactory>(
     dataset: &Dataset,
     settings: &ProtocolSettings,
     factory: &F,
     output_dir: &Path,
+) -> Result<Vec<RunResult>, EvalError> {
+    run_protocol_observed(dataset, settings, factory, output_dir, &Quiet)
+}
+
+/// [`run_protocol`], telling `observer` about each run.
+pub fn run_protocol_observed<F: ScorerFactory>(
+    dataset: &Dataset,
+    settings: &ProtocolSettings,
+    factory: &F,
+    output_dir: &Path,
+    observer: &dyn RunObserver,
 ) -> Result<Vec<RunResult>, EvalError> {
     if settings.runs == 0 || settings.jobs == 0 {
         return Err(EvalError::Setup("runs and jobs must be at least 1".into()));
@@ -106,13 +143,16 @@ pub fn run_protocol<F: ScorerFactory>(
     for &config in &settings.configurations {
         for split in plan_runs(dataset, config, settings.runs, settings.seed)? {
             match load_saved(output_dir, &split)? {
-                Some(result) => finished.push(result),
+                Some(result) => {
+                    observer.loaded(&result);
+                    finished.push(result);
+                }
                 None => pending.push(split),
             }
         }
     }
     finished.extend(execute_all(
-        dataset, settings, factory, output_dir, &pending,
+        dataset, settings, factory, output_dir, &pending, observer,
     )?);
     finished.sort_by_key(|r| (r.config, r.run));
     Ok(finished)
@@ -137,6 +177,22 @@ fn load_saved(output_dir: &Path, split: &RunSplit) -> Result<Option<RunResult>, 
     Ok(Some(result))
 }
 
+/// Reads every saved run of an output folder (e.g. to report without the scorer),
+/// ordered by configuration and run.
+pub fn read_runs(output_dir: &Path) -> Result<Vec<RunResult>, EvalError> {
+    let runs_dir = output_dir.join("runs");
+    let entries = std::fs::read_dir(&runs_dir).map_err(|e| EvalError::io(&runs_dir, e))?;
+    let mut results = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| EvalError::io(&runs_dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            results.push(read_run(&path)?);
+        }
+    }
+    results.sort_by_key(|r| (r.config, r.run));
+    Ok(results)
+}
+
 /// Reads one saved run.
 pub fn read_run(path: &Path) -> Result<RunResult, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|e| EvalError::io(path, e))?;
@@ -152,6 +208,7 @@ fn execute_all<F: ScorerFactory>(
     factory: &F,
     output_dir: &Path,
     pending: &[RunSplit],
+    observer: &dyn RunObserver,
 ) -> Result<Vec<RunResult>, EvalError> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -164,10 +221,15 @@ fn execute_all<F: ScorerFactory>(
                 if i >= pending.len() || failed.load(Ordering::SeqCst) {
                     break;
                 }
+                observer.started(&pending[i]);
+                let start = Instant::now();
                 let outcome = execute_run(dataset, settings, factory, &pending[i])
                     .and_then(|r| save_run(output_dir, &r).map(|()| r));
                 match outcome {
-                    Ok(r) => results.lock().unwrap_or_else(|p| p.into_inner()).push(r),
+                    Ok(r) => {
+                        observer.finished(&r, start.elapsed());
+                        results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                    }
                     Err(e) => {
                         failed.store(true, Ordering::SeqCst);
                         errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);

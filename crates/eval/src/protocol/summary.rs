@@ -3,6 +3,7 @@
 //! significance tests between configurations and between scores.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -234,4 +235,59 @@ pub fn summarize(results: &[RunResult], primary_score: &str) -> Result<ProtocolS
         config_comparisons,
         score_comparisons,
     })
+}
+
+/// Writes `summary.json` (everything) and `summary.csv` (one row per configuration and
+/// score: means and standard deviations) into `output_dir`.
+pub fn write_summary(summary: &ProtocolSummary, output_dir: &Path) -> Result<(), EvalError> {
+    let json_path = output_dir.join("summary.json");
+    let json = serde_json::to_vec_pretty(summary).map_err(|source| EvalError::Json {
+        path: json_path.clone(),
+        source,
+    })?;
+    std::fs::write(&json_path, json).map_err(|e| EvalError::io(&json_path, e))?;
+    let csv_path = output_dir.join("summary.csv");
+    let csv_error = |e: csv::Error| EvalError::Data {
+        path: csv_path.clone(),
+        reason: e.to_string(),
+    };
+    let mut writer = csv::Writer::from_path(&csv_path).map_err(csv_error)?;
+    writer
+        .write_record([
+            "config",
+            "score",
+            "kind",
+            "runs",
+            "auc_mean",
+            "auc_std",
+            "f1_mean",
+            "f1_std",
+            "f2_mean",
+            "f2_std",
+            "keep_exotic",
+            "typical_removed_mean",
+            "typical_removed_std",
+            "exotic_kept_mean",
+            "exotic_kept_std",
+        ])
+        .map_err(csv_error)?;
+    for c in &summary.configs {
+        for (name, s) in &c.scores {
+            let mut row = vec![
+                c.config.to_string(),
+                name.clone(),
+                if s.baseline { "baseline" } else { "model" }.to_string(),
+                c.runs.to_string(),
+            ];
+            for spread in [&s.auc, &s.f1, &s.f2] {
+                row.extend([spread.mean.to_string(), spread.std.to_string()]);
+            }
+            row.push(s.keep_exotic.to_string());
+            for spread in [&s.typical_removed, &s.exotic_kept] {
+                row.extend([spread.mean.to_string(), spread.std.to_string()]);
+            }
+            writer.write_record(&row).map_err(csv_error)?;
+        }
+    }
+    writer.flush().map_err(|e| EvalError::io(&csv_path, e))
 }
