@@ -12,7 +12,7 @@ use prospector_eval::metrics::normal_cdf;
 use prospector_eval::protocol::{
     plan_runs, read_runs, run_json_path, run_protocol, run_protocol_observed, summarize,
     typical_set_count, write_summary, Configuration, Dataset, Half, ProtocolSettings, RunContext,
-    RunObserver, RunResult, ScorerError, NCC,
+    RunObserver, RunResult, ScorerError, COMBINED, NCC,
 };
 use prospector_eval::EvalError;
 
@@ -165,7 +165,10 @@ fn aggregated_auc_matches_the_analytic_value_in_every_configuration() {
     let expected = normal_cdf(separation / 2f64.sqrt());
     let dataset = synthetic_dataset(58, 2050, 400);
     let out = tempfile::tempdir().unwrap();
-    let s = settings(35, 2, &Configuration::ALL);
+    let s = ProtocolSettings {
+        combine: vec![NCC.into(), "mse".into()],
+        ..settings(35, 2, &Configuration::ALL)
+    };
     let results = run_protocol(&dataset, &s, &factory(&dataset, separation), out.path()).unwrap();
     assert_eq!(results.len(), 105);
     let summary = summarize(&results, NCC).unwrap();
@@ -199,6 +202,10 @@ fn aggregated_auc_matches_the_analytic_value_in_every_configuration() {
         // The cut chosen to keep 95% of exotics keeps about that many on the other half.
         assert!(ncc.exotic_kept.mean > 0.85, "{}", ncc.exotic_kept.mean);
         // The island-size baseline (shift 0.5 sd) has AUC Phi(0.5/sqrt 2) = 0.638.
+        // Fusing NCC with the noisier MSE by rank lands between the two.
+        let (combined, mse) = (&c.scores[COMBINED], &c.scores["mse"]);
+        assert!(!combined.baseline && combined.auc.mean > mse.auc.mean);
+        assert!(combined.auc.mean < ncc.auc.mean);
         let size = &c.scores["baseline_island_size"];
         assert!(
             size.baseline && (size.auc.mean - 0.638).abs() < 0.03,
@@ -209,8 +216,8 @@ fn aggregated_auc_matches_the_analytic_value_in_every_configuration() {
     assert_eq!(summary.config_comparisons.len(), 3);
     write_summary(&summary, out.path()).unwrap();
     let csv = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
-    // Header + 3 configurations x (ncc, mse and three baselines).
-    assert_eq!(csv.lines().count(), 1 + 3 * 5);
+    // Header + 3 configurations x (ncc, mse, combined and three baselines).
+    assert_eq!(csv.lines().count(), 1 + 3 * 6);
     // NCC vs MSE (MSE = anomaly + noise, so worse): the paired test sees it.
     let vs_mse = summary
         .score_comparisons

@@ -15,6 +15,7 @@ mod workload;
 
 pub use mann_whitney::{mann_whitney_u, Alternative, PValueMethod, RankTest};
 pub use normal::{normal_cdf, normal_sf};
+pub use ranks::{average_ranks, Ranked};
 pub use roc::{interpolate_tpr, mean_roc, roc_auc, roc_curve, trapezoid_area, MeanRoc, RocCurve};
 pub use threshold::{best_threshold, confusion_at, ConfusionMatrix, ThresholdChoice};
 pub use validate::{check_finite, check_same_length};

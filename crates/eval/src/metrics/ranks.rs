@@ -2,6 +2,7 @@
 
 /// Ranks 1..=n of `values` (ties get the mean of their ranks, `scipy.stats.rankdata`'s
 /// 'average') and the size of every tie group (groups of one included).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
     pub ranks: Vec<f64>,
     pub tie_groups: Vec<usize>,

@@ -1,6 +1,7 @@
 //! The study's evaluation protocol: A/B/C splits, the scorer interface, the resumable
 //! runner and the aggregation over runs.
 
+mod combine;
 mod dataset;
 mod evaluate;
 mod gallery;
@@ -10,6 +11,7 @@ mod seed;
 mod split;
 mod summary;
 
+pub use combine::{add_combined_score, COMBINED};
 pub use dataset::{Configuration, Dataset, LabelledSource};
 pub use evaluate::{
     evaluate_baseline, evaluate_score, score_values, FeatureReader, ScoreMetrics, ScoredSource,

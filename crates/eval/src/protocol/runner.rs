@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::combine::{add_combined_score, COMBINED};
 use super::dataset::{Configuration, Dataset};
 use super::evaluate::{
     evaluate_baseline, evaluate_score, score_values, ScoreMetrics, ScoredSource, BASELINES,
@@ -37,6 +38,10 @@ pub struct ProtocolSettings {
     pub keep_exotic: f64,
     /// Galleries are collected in run 0 of each configuration; `None` skips them.
     pub gallery: Option<GallerySettings>,
+    /// Model scores fused into the derived score [`COMBINED`] (mean normalised rank);
+    /// empty for none.
+    #[serde(default)]
+    pub combine: Vec<String>,
 }
 
 impl Default for ProtocolSettings {
@@ -49,6 +54,7 @@ impl Default for ProtocolSettings {
             primary_score: NCC.to_string(),
             keep_exotic: 0.95,
             gallery: Some(GallerySettings::default()),
+            combine: Vec::new(),
         }
     }
 }
@@ -274,10 +280,10 @@ fn check_specs(split: &RunSplit, specs: &[ScoreSpec], primary: &str) -> Result<(
                 format!("score {:?} declared twice", spec.name),
             ));
         }
-        if spec.name.starts_with("baseline_") {
+        if spec.name.starts_with("baseline_") || spec.name == COMBINED {
             return Err(output_error(
                 split,
-                format!("score name {:?} is reserved for the baselines", spec.name),
+                format!("score name {:?} is reserved for derived scores", spec.name),
             ));
         }
     }
@@ -363,6 +369,12 @@ fn execute_run<F: ScorerFactory>(
         .map_err(scorer_error(split, "scoring the test set"))?;
     let mut sources = collect_scores(split, &specs, scored)?;
     let metric_error = |e| output_error(split, format!("{e}"));
+    let mut specs = specs;
+    if !settings.combine.is_empty() {
+        specs.push(
+            add_combined_score(&mut sources, &specs, &settings.combine).map_err(metric_error)?,
+        );
+    }
     let mut metrics = BTreeMap::new();
     for spec in &specs {
         let values = score_values(&sources, &spec.name).map_err(metric_error)?;
