@@ -100,3 +100,17 @@ fn invalid_parameters_are_rejected() {
     assert!(best_threshold(&labels, &scores, 0.0).is_err());
     assert!(workload_reduction(&labels, &scores, 1.5).is_err());
 }
+
+#[test]
+fn exact_mann_whitney_too_large_to_count_falls_back_to_the_normal_approximation() {
+    use prospector_eval::metrics::PValueMethod;
+    let small: Vec<f64> = (0..8).map(|i| i as f64 * 1000.5).collect();
+    let moderate: Vec<f64> = (0..1000).map(|i| i as f64 * 7.25 + 0.1).collect();
+    let exact = mann_whitney_u(&small, &moderate, Alternative::TwoSided).unwrap();
+    assert_eq!(exact.method, PValueMethod::Exact);
+    // C(300008, 8) exceeds 128-bit counts: no overflow panic, an asymptotic p-value.
+    let huge: Vec<f64> = (0..300_000).map(|i| i as f64 + 0.25).collect();
+    let fallback = mann_whitney_u(&small, &huge, Alternative::TwoSided).unwrap();
+    assert_eq!(fallback.method, PValueMethod::Asymptotic);
+    assert!(fallback.pvalue > 0.0 && fallback.pvalue <= 1.0);
+}

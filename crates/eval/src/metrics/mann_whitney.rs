@@ -43,7 +43,9 @@ pub struct RankTest {
 /// Mann-Whitney U test of `x` against `y`. The statistic is U of `x` (the number of
 /// pairs with x > y, ties counting one half). scipy's `method='auto'`: the exact null
 /// distribution when either sample has at most 8 values and nothing is tied, otherwise
-/// the normal approximation with tie and continuity correction.
+/// the normal approximation with tie and continuity correction. (One deviation: when the
+/// exact counts would overflow 128 bits, 8 values against about 10^5, the normal
+/// approximation is used where scipy would still count.)
 pub fn mann_whitney_u(
     x: &[f64],
     y: &[f64],
@@ -69,11 +71,13 @@ pub fn mann_whitney_u(
     };
     // scipy: exact unless both samples exceed 8 values or anything is tied.
     let exact = !(ranked.has_ties() || (n1 > 8 && n2 > 8));
-    let (p, method) = if exact {
-        (
-            exact_u_sf(u.round() as usize, n1.min(n2), n1.max(n2)),
-            PValueMethod::Exact,
-        )
+    let exact_p = if exact {
+        exact_u_sf(u.round() as usize, n1.min(n2), n1.max(n2))
+    } else {
+        None
+    };
+    let (p, method) = if let Some(p) = exact_p {
+        (p, PValueMethod::Exact)
     } else {
         let n = n1f + n2f;
         let mu = n1f * n2f / 2.0;
@@ -93,7 +97,9 @@ pub fn mann_whitney_u(
 /// P(U >= k) under the null hypothesis for samples of sizes m <= n without ties.
 /// The counts of each U are the coefficients of the Gaussian binomial
 /// [m+n choose m]_q = prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i), built exactly in integers.
-fn exact_u_sf(k: usize, m: usize, n: usize) -> f64 {
+/// `None` when the counts overflow 128 bits (m = 8 with n beyond about 10^5); the caller
+/// then uses the normal approximation, where scipy would still count exactly.
+fn exact_u_sf(k: usize, m: usize, n: usize) -> Option<f64> {
     let max_u = m * n;
     let mut counts = vec![0i128; max_u + 1];
     counts[0] = 1;
@@ -101,14 +107,15 @@ fn exact_u_sf(k: usize, m: usize, n: usize) -> f64 {
         // Multiply by (1 - q^(n+i)), highest degree first so each term is read unchanged.
         let shift = n + i;
         for d in (shift..=max_u).rev() {
-            counts[d] -= counts[d - shift];
+            counts[d] = counts[d].checked_sub(counts[d - shift])?;
         }
         // Divide by (1 - q^i): a running sum with stride i.
         for d in i..=max_u {
-            counts[d] += counts[d - i];
+            counts[d] = counts[d].checked_add(counts[d - i])?;
         }
     }
-    let total: i128 = counts.iter().sum();
-    let upper: i128 = counts.iter().skip(k.min(max_u + 1)).sum();
-    upper as f64 / total as f64
+    let sum = |c: &[i128]| c.iter().try_fold(0i128, |acc, &v| acc.checked_add(v));
+    let total = sum(&counts)?;
+    let upper = sum(&counts[k.min(max_u + 1)..])?;
+    Some(upper as f64 / total as f64)
 }
