@@ -168,6 +168,18 @@ pub fn mean_roc(curves: &[RocCurve], grid_points: usize) -> Result<MeanRoc, Metr
             reason: format!("grid needs at least 2 points, got {grid_points}"),
         });
     }
+    for (i, c) in curves.iter().enumerate() {
+        if c.fpr.is_empty() || c.fpr.len() != c.tpr.len() {
+            return Err(MetricError::Invalid {
+                what: "mean_roc",
+                reason: format!(
+                    "curve {i} has {} FPR and {} TPR values",
+                    c.fpr.len(),
+                    c.tpr.len()
+                ),
+            });
+        }
+    }
     let fpr: Vec<f64> = (0..grid_points)
         .map(|i| i as f64 / (grid_points - 1) as f64)
         .collect();

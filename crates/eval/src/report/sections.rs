@@ -126,6 +126,10 @@ pub fn roc_and_boxes(page: &mut Page, summary: &ProtocolSummary) -> Result<(), E
         .iter()
         .filter_map(|c| primary(c, summary).map(|s| (c, s)))
         .collect();
+    if with_primary.is_empty() {
+        page.note(&format!("No run has the score {}.", summary.primary_score));
+        return Ok(());
+    }
     let series: Vec<RocSeries<'_>> = with_primary
         .iter()
         .map(|(c, s)| RocSeries {
