@@ -246,7 +246,9 @@ pub fn scores_and_baselines(page: &mut Page, summary: &ProtocolSummary) {
                     .find(|k| k.config == c.config && &k.second == name);
                 let test = match comparison {
                     Some(k) => match &k.test {
-                        Some(t) => format!("{:+.3} (p {})", k.mean_difference, pvalue(t.pvalue)),
+                        // The comparison holds primary − this score; the column shows
+                        // this score − primary, as its header says.
+                        Some(t) => format!("{:+.3} (p {})", -k.mean_difference, pvalue(t.pvalue)),
                         None => "identical AUCs".into(),
                     },
                     None => "—".into(),
@@ -274,7 +276,7 @@ pub fn scores_and_baselines(page: &mut Page, summary: &ProtocolSummary) {
                 "F2",
                 &format!("typical removed (cut keeping {:.0}% exotic)", keep * 100.0),
                 "exotic kept",
-                &format!("AUC − {} (Wilcoxon)", summary.primary_score),
+                &format!("AUC − AUC of {} (Wilcoxon p)", summary.primary_score),
             ],
             &rows,
         ));
@@ -284,8 +286,9 @@ pub fn scores_and_baselines(page: &mut Page, summary: &ProtocolSummary) {
          required share of exotic sources; the table gives what that cut removes of the typical \
          sources and keeps of the exotic ones on the second half. Baselines rank by island size, \
          peak or integrated flux alone, in the direction with the higher AUC on the first half. \
-         Last column: mean paired AUC difference to {} and the two-sided Wilcoxon signed-rank \
-         p-value over the same runs (scipy.stats.wilcoxon defaults).",
+         Last column: mean over runs of this score's AUC minus that of {} in the same run, and \
+         the two-sided Wilcoxon signed-rank p-value of those paired AUCs \
+         (scipy.stats.wilcoxon defaults).",
         summary.primary_score
     ));
 }
