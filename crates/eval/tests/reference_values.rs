@@ -15,6 +15,18 @@ struct Reference {
     mann_whitney: Vec<RankCase>,
     wilcoxon: Vec<RankCase>,
     trustworthiness: Vec<TrustCase>,
+    quartiles: Vec<QuartileCase>,
+}
+
+#[derive(Deserialize)]
+struct QuartileCase {
+    values: Vec<f64>,
+    q1: f64,
+    median: f64,
+    q3: f64,
+    low_whisker: f64,
+    high_whisker: f64,
+    outliers: usize,
 }
 
 #[derive(Deserialize)]
@@ -252,5 +264,24 @@ fn trustworthiness_matches_scikit_learn() {
             case.trustworthiness,
             1e-12,
         );
+    }
+}
+
+#[test]
+fn box_plot_statistics_match_numpy_percentiles_and_tukey_fences() {
+    for case in reference().quartiles {
+        let b = prospector_eval::report::BoxStats::of(&case.values).unwrap();
+        let what = format!("{} values", case.values.len());
+        assert_close(&format!("{what} q1"), b.q1, case.q1, 1e-12);
+        assert_close(&format!("{what} median"), b.median, case.median, 1e-12);
+        assert_close(&format!("{what} q3"), b.q3, case.q3, 1e-12);
+        assert_close(&format!("{what} low"), b.low_whisker, case.low_whisker, 0.0);
+        assert_close(
+            &format!("{what} high"),
+            b.high_whisker,
+            case.high_whisker,
+            0.0,
+        );
+        assert_eq!(b.outliers.len(), case.outliers, "{what}");
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use font::{ensure_font, FONT_ENV};
 pub use images::{gallery_strip, strip_size};
-pub use plots::{box_chart, embedding_scatter, roc_chart, RocSeries};
+pub use plots::{box_chart, embedding_scatter, roc_chart, BoxStats, RocSeries};
 pub use png::Png;
 
 use crate::embed::{TsneSettings, UmapSettings};

@@ -111,7 +111,55 @@ pub fn roc_chart(title: &str, series: &[RocSeries<'_>]) -> Result<Png, EvalError
     })
 }
 
-/// Box plots (median, quartiles, 1.5 IQR whiskers) of per-run values, one box per group.
+/// Tukey box of a sample: quartiles (linear interpolation, numpy's default), whiskers at
+/// the most extreme values within 1.5 IQR of the box, and the values beyond them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoxStats {
+    pub q1: f64,
+    pub median: f64,
+    pub q3: f64,
+    pub low_whisker: f64,
+    pub high_whisker: f64,
+    pub outliers: Vec<f64>,
+}
+
+impl BoxStats {
+    /// `None` for an empty sample.
+    pub fn of(values: &[f64]) -> Option<BoxStats> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let quantile = |q: f64| {
+            let at = q * (v.len() - 1) as f64;
+            let (i, f) = (at.floor() as usize, at.fract());
+            v[i] + f * (v[(i + 1).min(v.len() - 1)] - v[i])
+        };
+        let (q1, median, q3) = (quantile(0.25), quantile(0.5), quantile(0.75));
+        let (lo_fence, hi_fence) = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1));
+        let inside = || {
+            v.iter()
+                .copied()
+                .filter(|x| (lo_fence..=hi_fence).contains(x))
+        };
+        Some(BoxStats {
+            q1,
+            median,
+            q3,
+            low_whisker: inside().fold(f64::INFINITY, f64::min),
+            high_whisker: inside().fold(f64::NEG_INFINITY, f64::max),
+            outliers: v
+                .iter()
+                .copied()
+                .filter(|x| !(lo_fence..=hi_fence).contains(x))
+                .collect(),
+        })
+    }
+}
+
+/// Box plots of per-run values, one box per group: box = quartiles, bar = median,
+/// whiskers = most extreme runs within 1.5 IQR, dots = runs beyond.
 pub fn box_chart(
     title: &str,
     y_desc: &str,
@@ -120,45 +168,63 @@ pub fn box_chart(
     let what = "box plot";
     draw_png(480, 420, what, |root| {
         let err = plot_error(what);
-        let names: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
         let all = groups.iter().flat_map(|g| g.1.iter().copied());
         let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
             (l.min(v), h.max(v))
         });
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
         let pad = ((hi - lo) * 0.1).max(0.02);
-        let y_range = ((lo - pad).max(0.0) as f32)..((hi + pad).min(1.05) as f32);
+        let names: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FAMILY, 20))
             .margin(12)
             .x_label_area_size(35)
             .y_label_area_size(55)
-            .build_cartesian_2d(names[..].into_segmented(), y_range)
+            .build_cartesian_2d(-0.5f64..(groups.len() as f64 - 0.5), (lo - pad)..(hi + pad))
             .map_err(|e| err(&e))?;
         chart
             .configure_mesh()
             .y_desc(y_desc)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::Exact(name) | SegmentValue::CenterOf(name) => name.to_string(),
-                SegmentValue::Last => String::new(),
+            .x_labels(groups.len().max(1))
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    names
+                        .get(i as usize)
+                        .map_or(String::new(), |n| n.to_string())
+                } else {
+                    String::new()
+                }
             })
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 15))
             .disable_x_mesh()
             .draw()
             .map_err(|e| err(&e))?;
-        for (i, (name, values)) in groups.iter().enumerate() {
-            if values.is_empty() {
+        for (i, (_, values)) in groups.iter().enumerate() {
+            let Some(b) = BoxStats::of(values) else {
                 continue;
+            };
+            let colour = series_colour(i);
+            let style = colour.stroke_width(2);
+            let x = i as f64;
+            let (half, cap) = (0.2, 0.1);
+            let mut shapes: Vec<DynElement<'static, _, (f64, f64)>> = vec![
+                Rectangle::new([(x - half, b.q1), (x + half, b.q3)], style).into_dyn(),
+                PathElement::new(
+                    [(x - half, b.median), (x + half, b.median)],
+                    colour.stroke_width(3),
+                )
+                .into_dyn(),
+            ];
+            for (from, to) in [(b.q1, b.low_whisker), (b.q3, b.high_whisker)] {
+                shapes.push(PathElement::new([(x, from), (x, to)], style).into_dyn());
+                shapes.push(PathElement::new([(x - cap, to), (x + cap, to)], style).into_dyn());
             }
-            let quartiles = Quartiles::new(values);
-            chart
-                .draw_series(std::iter::once(
-                    Boxplot::new_vertical(SegmentValue::CenterOf(name), &quartiles)
-                        .width(40)
-                        .style(series_colour(i).stroke_width(2)),
-                ))
-                .map_err(|e| err(&e))?;
+            for &o in &b.outliers {
+                shapes.push(Circle::new((x, o), 3, colour.filled()).into_dyn());
+            }
+            chart.draw_series(shapes).map_err(|e| err(&e))?;
         }
         Ok(())
     })

@@ -158,6 +158,19 @@ def trustworthiness_cases():
     return out
 
 
+def quartile_cases():
+    out = []
+    for values in [rng.normal(size=35), np.r_[rng.normal(size=20), 9.0, -7.0], np.array([0.5])]:
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        iqr = q3 - q1
+        inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+        out.append({"values": floats(values), "q1": float(q1), "median": float(median),
+                    "q3": float(q3), "low_whisker": float(inside.min()),
+                    "high_whisker": float(inside.max()),
+                    "outliers": len(values) - len(inside)})
+    return out
+
+
 def main():
     cases = classification_cases()
     data = {
@@ -169,6 +182,7 @@ def main():
         "mann_whitney": mann_whitney_cases(),
         "wilcoxon": wilcoxon_cases(),
         "trustworthiness": trustworthiness_cases(),
+        "quartiles": quartile_cases(),
     }
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_values.json")
     with open(out, "w") as f:
