@@ -1,0 +1,3 @@
+//! One module per subcommand; each is a thin shell over a library crate.
+
+pub mod info;
