@@ -17,6 +17,7 @@ use std::fmt;
 pub enum Exit {
     Internal = 1,
     BadInput = 3,
+    Output = 4,
 }
 
 /// An error for the user: what went wrong (naming the file or server) and which

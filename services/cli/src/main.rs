@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Describe a FITS image: shape, axes, beam, WCS, pixel scale, noise, blank fraction.
     Info(commands::info::InfoArgs),
+    /// Simulate MeerKAT-like survey fields (FITS images with WCS and beam) and their truth catalogues.
+    Simulate(commands::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Info(args) => commands::info::run(args),
+        Command::Simulate(args) => commands::simulate::run(args),
     }
 }
 
