@@ -12,22 +12,24 @@
 //!   our islands; every island of ours with no PyBDSF source within a beam is
 //!   listed with why;
 //!
-//! and on a synthetic noise-plus-sources image of N x N pixels (default 8192,
-//! `--big N`) our time and peak memory (measured in a child process) beside the
-//! image size, with PyBDSF on a quarter of it (`--no-big-pybdsf` skips that).
+//! and on fields from the project's simulator (prospector-skysim): on a
+//! 2048 x 2048 field, completeness by true peak SNR and reliability of both
+//! finders' islands against the truth catalogue (`--no-sim-pybdsf` skips
+//! PyBDSF there), and on an N x N field (default 8192, `--big N`) our time and
+//! peak memory (measured in a child process) beside the image size.
+//! `--only-sim` runs the simulated part alone.
 //!
 //! Run: `cargo run --release -p prospector-sources --example benchmark [-- --big 8192]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use prospector_fits::{write_image, FitsImage, OpenOptions};
+use prospector_fits::{FitsImage, OpenOptions};
 use prospector_image::{Beam, Image};
+use prospector_skysim::{simulate_to_fits, FieldConfig, TruthSource};
+use prospector_sources::labeller::{runs_where, RowLabeller, Run};
 use prospector_sources::pipeline::{find_sources, CutoutOutput, FindOptions, FindSummary};
 use prospector_sources::Island;
-use prospector_wcs::{Projection, Wcs};
-use rand::SeedableRng;
-use rand_distr::{Distribution, Normal};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -71,7 +73,8 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(8192usize);
-    let big_pybdsf = !args.iter().any(|a| a == "--no-big-pybdsf");
+    let sim_pybdsf = !args.iter().any(|a| a == "--no-sim-pybdsf");
+    let only_sim = args.iter().any(|a| a == "--only-sim");
     let work = tempfile::tempdir()?;
     install_pybdsf()?;
     let data = common::shared_data();
@@ -120,10 +123,10 @@ fn main() -> Result<()> {
         },
     ];
     println!("prospector-sources vs PyBDSF 1.14.1 (PyBDSF also fits Gaussians to every island; we measure islands by moments)\n");
-    for (k, case) in cases.iter().enumerate() {
+    for (k, case) in cases.iter().enumerate().filter(|_| !only_sim) {
         compare(case, &work.path().join(format!("case{k}")))?;
     }
-    scaling(big, big_pybdsf, work.path())?;
+    simulated_fields(big, sim_pybdsf, work.path())?;
     Ok(())
 }
 
@@ -370,106 +373,185 @@ fn run_pybdsf(file: &Path, beam: Option<Beam>, extra: &[&str], out: &Path) -> Re
     })
 }
 
-/// A synthetic `n` x `n` image: Gaussian noise of 1 mJy/beam and one point or
-/// extended source per 80 x 80 pixels on average, 2" pixels, 6" beam.
-fn synthetic(n: usize, path: &Path) -> Result<()> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
-    let noise = Normal::new(0.0, 1e-3)?;
-    let mut data: Vec<f32> = (0..n * n).map(|_| noise.sample(&mut rng) as f32).collect();
-    let sources = n * n / 6400;
-    let uniform = rand_distr::Uniform::new(0.0, 1.0)?;
-    for _ in 0..sources {
-        let (cx, cy) = (
-            uniform.sample(&mut rng) * n as f64,
-            uniform.sample(&mut rng) * n as f64,
-        );
-        let sigma = if uniform.sample(&mut rng) < 0.2 {
-            3.0 + 10.0 * uniform.sample(&mut rng)
-        } else {
-            1.27
-        };
-        let peak = 3e-3 * (1.0 / (1e-3 + uniform.sample(&mut rng))).min(300.0);
-        let reach = (4.0 * sigma) as i64;
-        for y in (cy as i64 - reach).max(0)..(cy as i64 + reach).min(n as i64) {
-            for x in (cx as i64 - reach).max(0)..(cx as i64 + reach).min(n as i64) {
-                let r2 = (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2);
-                data[y as usize * n + x as usize] +=
-                    (peak * (-r2 / (2.0 * sigma * sigma)).exp()) as f32;
+/// A simulated MeerKAT-like field of `n` x `n` pixels (prospector-skysim
+/// defaults: 1.5" pixels, 7.5" beam, 4 uJy/beam correlated noise, 5000
+/// sources per square degree, sidelobe artefacts): its FITS file and truth.
+fn simulated(n: usize, seed: u64, dir: &Path) -> Result<(PathBuf, Vec<TruthSource>, f64)> {
+    let config = FieldConfig {
+        width: n,
+        height: n,
+        seed,
+        ..FieldConfig::default()
+    };
+    let noise = config.noise_rms_jy;
+    let image = dir.join(format!("sim{n}.fits"));
+    let field = simulate_to_fits(config, &image, &dir.join(format!("sim{n}.csv")), 256)?;
+    Ok((image, field.truth().to_vec(), noise))
+}
+
+/// Completeness against truth, by peak SNR, and reliability, for islands
+/// given as runs: a true source is found when an island pixel lies within one
+/// beam FWHM of its position; an island is real when a true source of peak
+/// SNR >= 2 lies within one beam FWHM of one of its pixels.
+fn truth_scores(
+    islands: &[Vec<Run>],
+    truth: &[TruthSource],
+    noise: f64,
+    beam_px: f64,
+) -> (Vec<(usize, usize)>, f64) {
+    let near = |runs: &[Run], t: &TruthSource| common::distance_to_runs(runs, t.x, t.y) <= beam_px;
+    let bbox = |runs: &[Run]| {
+        runs.iter()
+            .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, r| {
+                (
+                    b.0.min(r.x0 as f64),
+                    b.1.min(r.y as f64),
+                    b.2.max(r.x1 as f64),
+                    b.3.max(r.y as f64 + 1.0),
+                )
+            })
+    };
+    let boxes: Vec<_> = islands.iter().map(|r| bbox(r)).collect();
+    let around = |k: usize, t: &TruthSource| {
+        let b = boxes[k];
+        t.x >= b.0 - beam_px && t.x <= b.2 + beam_px && t.y >= b.1 - beam_px && t.y <= b.3 + beam_px
+    };
+    let mut bins = vec![(0usize, 0usize); SNR_BINS.len()];
+    for t in truth {
+        let snr = t.peak_jy_beam / noise;
+        if let Some(bin) = SNR_BINS.iter().position(|&(lo, hi)| snr >= lo && snr < hi) {
+            bins[bin].1 += 1;
+            if (0..islands.len()).any(|k| around(k, t) && near(&islands[k], t)) {
+                bins[bin].0 += 1;
             }
         }
     }
-    let image = Image::from_vec(n, n, data)?;
-    let wcs = Wcs::simple(
-        Projection::Sin,
-        150.0,
-        -30.0,
-        n as f64 / 2.0,
-        n as f64 / 2.0,
-        -2.0 / 3600.0,
-        2.0 / 3600.0,
-    )?;
-    let beam = Beam {
-        major_deg: 6.0 / 3600.0,
-        minor_deg: 6.0 / 3600.0,
-        pa_deg: 0.0,
-    };
-    // PyBDSF refuses an image without a frequency.
-    let cards = [("RESTFRQ".to_string(), 1.4e9.into())];
-    write_image(path, &image, &wcs, Some(&beam), &cards)?;
-    Ok(())
+    let bright: Vec<&TruthSource> = truth
+        .iter()
+        .filter(|t| t.peak_jy_beam / noise >= 2.0)
+        .collect();
+    let real = (0..islands.len())
+        .filter(|&k| bright.iter().any(|t| around(k, t) && near(&islands[k], t)))
+        .count();
+    (bins, real as f64 / islands.len().max(1) as f64)
 }
 
-/// Speed and peak memory on large synthetic images, each run in a child process.
-fn scaling(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
-    println!("== synthetic images (noise + sources), our peak memory measured in a child process");
-    let quarter = big / 2;
-    for (n, pybdsf) in [(quarter, with_pybdsf), (big, false)] {
-        let path = work.join(format!("synthetic{n}.fits"));
-        synthetic(n, &path)?;
-        let image_mb = (n * n * 4) as f64 / 1e6;
-        print!("  {n} x {n} ({image_mb:.0} MB of pixels):");
-        let mut ours_seconds = f64::NAN;
-        for (what, flag) in [
-            ("catalogue + maps", "none"),
-            ("+ cutout set and raw cutouts", "all"),
-        ] {
-            let out = Command::new(std::env::current_exe()?)
-                .args([
-                    "--child",
-                    &path.to_string_lossy(),
-                    &work.join(format!("out{n}{flag}")).to_string_lossy(),
-                    flag,
-                ])
-                .output()?;
-            if !out.status.success() {
-                return Err(
-                    format!("child failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
-                );
+const SNR_BINS: [(f64, f64); 6] = [
+    (3.0, 5.0),
+    (5.0, 7.0),
+    (7.0, 10.0),
+    (10.0, 20.0),
+    (20.0, 50.0),
+    (50.0, f64::INFINITY),
+];
+
+/// The islands of an island mask (1 inside), as runs.
+fn mask_islands(mask: &Image) -> Vec<Vec<Run>> {
+    let mut labeller = RowLabeller::new(true);
+    let rect = mask.rect();
+    let mut out = Vec::new();
+    for row in 0..rect.height {
+        let runs = runs_where(mask.row(row).iter().map(|&v| v > 0.5), rect.x0);
+        out.extend(labeller.push_row(rect.y0 + row, &runs));
+    }
+    out.extend(labeller.finish());
+    out.into_iter().map(|c| c.runs).collect()
+}
+
+/// Truth scores of both finders on a simulated field, and our speed and peak
+/// memory (in a child process) on a large one.
+fn simulated_fields(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
+    println!("== simulated fields (prospector-skysim, MeerKAT-like)");
+    let n = 2048;
+    let (image, truth, noise) = simulated(n, 1, work)?;
+    let options = FindOptions::default();
+    let start = Instant::now();
+    let ours = find_sources(&image, &options, &work.join("sim-ours"))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let islands: Vec<Vec<Run>> = islands_of(&image, &options)?
+        .into_iter()
+        .map(|i| i.runs)
+        .collect();
+    let beam_px = ours.beam.major_px;
+    let (ours_bins, ours_reliability) = truth_scores(&islands, &truth, noise, beam_px);
+    println!(
+        "  {n} x {n}, {} true sources; ours {seconds:.2} s, {} islands",
+        truth.len(),
+        islands.len()
+    );
+    let theirs = if with_pybdsf {
+        let frequency = ["--frequency", "1.28e9"];
+        let pyb = run_pybdsf(&image, None, &frequency, &work.join("sim-pybdsf"))?;
+        let pyb_islands = mask_islands(&pyb.island_mask);
+        println!(
+            "  PyBDSF {:.1} s, {} islands ({} sources): ours {:.0}x faster",
+            pyb.seconds,
+            pyb_islands.len(),
+            pyb.sources,
+            pyb.seconds / seconds
+        );
+        Some(truth_scores(&pyb_islands, &truth, noise, beam_px))
+    } else {
+        None
+    };
+    println!(
+        "  completeness (true sources with an island pixel within one beam), by true peak SNR:"
+    );
+    for (k, &(lo, hi)) in SNR_BINS.iter().enumerate() {
+        let (found, total) = ours_bins[k];
+        let share = |f: usize, t: usize| {
+            if t == 0 {
+                f64::NAN
+            } else {
+                100.0 * f as f64 / t as f64
             }
-            let text = String::from_utf8_lossy(&out.stdout).to_string();
-            let fields: Vec<f64> = text
-                .split_whitespace()
-                .filter_map(|v| v.parse().ok())
-                .collect();
-            let (seconds, peak_mb, sources) = (fields[0], fields[1], fields[2]);
-            ours_seconds = seconds;
-            print!(
-                "\n    ours, {what}: {seconds:.2} s, peak RSS {peak_mb:.0} MB ({:.2} x the image), {sources} sources",
-                peak_mb / image_mb
-            );
-        }
-        if pybdsf {
-            // The synthetic header has no frequency axis, which PyBDSF requires.
-            let frequency = ["--frequency", "1.4e9"];
-            let pyb = run_pybdsf(&path, None, &frequency, &work.join(format!("pybdsf{n}")))?;
-            print!(
-                "\n    PyBDSF {:.1} s ({} sources): ours {:.0}x faster with every output",
-                pyb.seconds,
-                pyb.sources,
-                pyb.seconds / ours_seconds
-            );
+        };
+        print!(
+            "    SNR {lo:>4}-{hi:<4}: ours {:5.1}% of {total}",
+            share(found, total)
+        );
+        if let Some((bins, _)) = &theirs {
+            print!(", PyBDSF {:5.1}%", share(bins[k].0, bins[k].1));
         }
         println!();
+    }
+    print!(
+        "  reliability (islands with a true source of SNR >= 2 within one beam): ours {:.1}%",
+        100.0 * ours_reliability
+    );
+    if let Some((_, r)) = &theirs {
+        print!(", PyBDSF {:.1}%", 100.0 * r);
+    }
+    println!();
+
+    let (big_image, _, _) = simulated(big, 2, work)?;
+    let image_mb = (big * big * 4) as f64 / 1e6;
+    println!("  {big} x {big} ({image_mb:.0} MB of pixels), our peak memory measured in a child process:");
+    for (what, flag) in [
+        ("catalogue + maps", "none"),
+        ("+ cutout set and raw cutouts", "all"),
+    ] {
+        let out = Command::new(std::env::current_exe()?)
+            .args([
+                "--child",
+                &big_image.to_string_lossy(),
+                &work.join(format!("big-{flag}")).to_string_lossy(),
+                flag,
+            ])
+            .output()?;
+        if !out.status.success() {
+            return Err(format!("child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let fields: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let (seconds, peak_mb, sources) = (fields[0], fields[1], fields[2]);
+        println!(
+            "    ours, {what}: {seconds:.2} s, peak RSS {peak_mb:.0} MB ({:.2} x the image), {sources} sources",
+            peak_mb / image_mb
+        );
     }
     Ok(())
 }

@@ -40,9 +40,12 @@ pub fn pybdsf_positions(path: &Path) -> Vec<(f64, f64)> {
 
 /// Distance in pixels from `(x, y)` to the nearest pixel of an island.
 pub fn distance_to_island(island: &prospector_sources::Island, x: f64, y: f64) -> f64 {
-    island
-        .runs
-        .iter()
+    distance_to_runs(&island.runs, x, y)
+}
+
+/// Distance in pixels from `(x, y)` to the nearest of the pixels in `runs`.
+pub fn distance_to_runs(runs: &[prospector_sources::labeller::Run], x: f64, y: f64) -> f64 {
+    runs.iter()
         .map(|r| {
             let nearest_x = x.clamp(r.x0 as f64, (r.x1 - 1) as f64);
             (nearest_x - x).hypot(r.y as f64 - y)
