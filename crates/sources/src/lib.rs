@@ -39,5 +39,6 @@ pub use background::{Background, BackgroundConfig, BoxSize, MeanMapMode};
 pub use error::SourcesError;
 pub use finder::{detect, detect_with_background, Detection, FinderConfig};
 pub use islands::{Island, IslandCuts, PixelBeam};
+pub use pipeline::{find_sources, CutoutOutput, FindOptions, FindSummary, FitsSource};
 pub use source::PixelSource;
 pub use tiling::{plan_tiles, Tile, TruncatedIsland};
