@@ -1,8 +1,6 @@
 //! `ImageInfo` on real images: the sampled noise and blank fraction agree with
 //! the same statistics over the whole image; Display and JSON carry them.
 
-mod common;
-
 use prospector_fits::{FitsImage, ImageInfo, OpenOptions, MAX_SAMPLE_ROWS};
 
 /// Sigma from the MAD over every finite pixel, computed by full sorting.
@@ -24,7 +22,7 @@ fn full_image_sigma(image: &FitsImage) -> (f64, f64) {
 
 #[test]
 fn sampled_noise_and_blank_fraction_match_the_whole_image() {
-    for path in common::fullfield_images() {
+    for path in prospector_testdata::fullfield_images() {
         let image = FitsImage::open(&path, &OpenOptions::default()).unwrap();
         let info = ImageInfo::gather(&image).unwrap();
         assert_eq!(info.sample.rows, image.height().min(MAX_SAMPLE_ROWS));
@@ -45,7 +43,7 @@ fn sampled_noise_and_blank_fraction_match_the_whole_image() {
 
 #[test]
 fn info_is_readable_by_people_and_tools() {
-    let data = common::shared_data();
+    let data = prospector_testdata::shared_data();
     let image = FitsImage::open(
         data.join("fullfield/lofar_GRB201006A_144MHz_cutout256.fits"),
         &OpenOptions::default(),

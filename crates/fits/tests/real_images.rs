@@ -2,8 +2,6 @@
 //! values equal the bytes in the file, subset reads equal the same rectangle
 //! of a whole read, and header facts (shape, beam) are as the files say.
 
-mod common;
-
 use std::path::Path;
 
 use prospector_fits::{FitsImage, OpenOptions};
@@ -73,17 +71,17 @@ fn check_reads(path: &Path) {
 
 #[test]
 fn every_shared_image_reads_and_subsets_match_whole_reads() {
-    for path in common::fullfield_images() {
+    for path in prospector_testdata::fullfield_images() {
         check_reads(&path);
     }
-    for path in common::mirabest_images().iter().step_by(100) {
+    for path in prospector_testdata::mirabest_images().iter().step_by(100) {
         check_reads(path);
     }
 }
 
 #[test]
 fn shapes_axes_and_beams_are_as_the_headers_say() {
-    let data = common::shared_data();
+    let data = prospector_testdata::shared_data();
     let open = |rel: &str| FitsImage::open(data.join(rel), &OpenOptions::default()).unwrap();
 
     let ami = open("fullfield/amila_GRB120422A_15GHz_512.fits");
@@ -127,7 +125,7 @@ fn shapes_axes_and_beams_are_as_the_headers_say() {
 
 #[test]
 fn a_beam_given_in_the_options_overrides_the_header() {
-    let data = common::shared_data();
+    let data = prospector_testdata::shared_data();
     let beam = prospector_image::Beam {
         major_deg: 0.01,
         minor_deg: 0.005,
@@ -147,7 +145,7 @@ fn a_beam_given_in_the_options_overrides_the_header() {
 
 #[test]
 fn reopened_handles_read_in_parallel_threads() {
-    let path = common::fullfield_images()
+    let path = prospector_testdata::fullfield_images()
         .into_iter()
         .find(|p| p.to_string_lossy().contains("ExtendedSourceField"))
         .unwrap();

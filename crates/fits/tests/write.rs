@@ -2,8 +2,6 @@
 //! WCS that external tools (xy2sky) read as we do; integer files with
 //! BSCALE/BZERO/BLANK read as physical values with blanks as NaN.
 
-mod common;
-
 use prospector_fits::bad_inputs::{pixel_bytes, raw_fits};
 use prospector_fits::{
     write_image, write_table, CardValue, Column, ColumnData, FitsImage, ImageWriter, OpenOptions,
@@ -33,7 +31,7 @@ fn beam() -> Beam {
 }
 
 fn assert_clean_fitsverify(path: &std::path::Path) {
-    let (warnings, errors, text) = common::fitsverify(path);
+    let (warnings, errors, text) = prospector_testdata::fitsverify(path);
     assert_eq!(
         (warnings, errors),
         (0, 0),
@@ -124,7 +122,7 @@ fn written_wcs_is_read_by_xy2sky_as_we_read_it() {
     .unwrap();
     assert_clean_fitsverify(&path);
     let pixels = [(0.0, 0.0), (63.0, 63.0), (31.5, 9.0)];
-    let theirs = common::xy2sky(&path, &pixels);
+    let theirs = prospector_testdata::xy2sky(&path, &pixels);
     for (&(x, y), sky) in pixels.iter().zip(theirs) {
         let ours = source
             .pixel_to_sky(
@@ -132,7 +130,7 @@ fn written_wcs_is_read_by_xy2sky_as_we_read_it() {
                 300.0 - 0.5 + (y + 0.5) * 100.0 / 64.0,
             )
             .unwrap();
-        let d = common::separation_arcsec(ours, sky);
+        let d = prospector_testdata::separation_arcsec(ours, sky);
         assert!(d < 0.001, "({x}, {y}): ours {ours:?}, xy2sky {sky:?}");
     }
 }
@@ -352,10 +350,10 @@ fn written_wcs_of_every_projection_matches_xy2sky() {
             &[],
         )
         .unwrap();
-        let theirs = common::xy2sky(&path, &pixels);
+        let theirs = prospector_testdata::xy2sky(&path, &pixels);
         for (&(x, y), sky) in pixels.iter().zip(theirs) {
             let ours = wcs.pixel_to_sky(x, y).unwrap();
-            let sep = common::separation_arcsec(ours, sky);
+            let sep = prospector_testdata::separation_arcsec(ours, sky);
             assert!(
                 sep < 0.01,
                 "case {n} {:?}: ({x}, {y}) ours {ours:?} xy2sky {sky:?}: {sep}\"",

@@ -2,11 +2,9 @@
 //! must agree to 0.05 arcsec over a grid covering each image (and beyond its
 //! edges), and sky -> pixel must invert it.
 
-mod common;
-
 use std::path::Path;
 
-use common::{separation_arcsec, xy2sky};
+use prospector_testdata::{separation_arcsec, xy2sky};
 
 use prospector_fits::{FitsImage, OpenOptions};
 
@@ -59,7 +57,7 @@ fn check(path: &Path, steps: usize) -> f64 {
 
 #[test]
 fn fullfield_and_pybdsf_images_match_xy2sky() {
-    for path in common::fullfield_images() {
+    for path in prospector_testdata::fullfield_images() {
         let worst = check(&path, 12);
         eprintln!("{}: worst {worst:.2e} arcsec", path.display());
     }
@@ -67,7 +65,7 @@ fn fullfield_and_pybdsf_images_match_xy2sky() {
 
 #[test]
 fn all_1255_mirabest_cutouts_match_xy2sky() {
-    let images = common::mirabest_images();
+    let images = prospector_testdata::mirabest_images();
     assert_eq!(
         images.len(),
         1255,

@@ -5,23 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{crowded, field_config};
 use prospector_fits::{FitsImage, OpenOptions};
 use prospector_skysim::{load_truth_csv, simulate_to_fits};
-
-fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} could not run ({e}); scripts/bootstrap.sh installs it"));
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 #[test]
 fn a_simulated_fits_image_reads_back_exactly_with_a_valid_header() {
@@ -49,42 +36,15 @@ fn a_simulated_fits_image_reads_back_exactly_with_a_valid_header() {
         Some(1.28e9)
     );
 
-    let verify = run("fitsverify", &[path_str(&image_path)]);
-    assert!(
-        verify.contains("Verification found 0 warning(s) and 0 error(s)"),
-        "{verify}"
-    );
+    let (warnings, errors, report) = prospector_testdata::fitsverify(&image_path);
+    assert_eq!((warnings, errors), (0, 0), "{report}");
 
-    // wcstools reads the header's WCS as the catalogue's RA/Dec (1-based pixels).
+    // wcstools reads the header's WCS as the catalogue's RA/Dec.
     let truth = load_truth_csv(&truth_path).unwrap();
     assert_eq!(truth, field.truth());
     let sample: Vec<_> = truth.iter().step_by(truth.len() / 8 + 1).collect();
-    let mut args = vec![
-        "-d".to_string(),
-        "-n".into(),
-        "9".into(),
-        path_str(&image_path).into(),
-    ];
-    for t in &sample {
-        args.push(format!("{}", t.x + 1.0));
-        args.push(format!("{}", t.y + 1.0));
-    }
-    let text = run(
-        "xy2sky",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    let theirs: Vec<(f64, f64)> = text
-        .lines()
-        .map(|l| {
-            let f: Vec<f64> = l
-                .split_whitespace()
-                .take(2)
-                .filter_map(|t| t.parse().ok())
-                .collect();
-            (f[0], f[1])
-        })
-        .collect();
-    assert_eq!(theirs.len(), sample.len(), "xy2sky said:\n{text}");
+    let pixels: Vec<(f64, f64)> = sample.iter().map(|t| (t.x, t.y)).collect();
+    let theirs = prospector_testdata::xy2sky(&image_path, &pixels);
     for (t, (ra, dec)) in sample.iter().zip(theirs) {
         let dra = (t.ra_deg - ra) * t.dec_deg.to_radians().cos() * 3600.0;
         let ddec = (t.dec_deg - dec) * 3600.0;

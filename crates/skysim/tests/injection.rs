@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::shared_data;
 use prospector_fits::{FitsImage, OpenOptions};
 use prospector_skysim::{Field, SimError, SourceClass, SourceSpec};
+use prospector_testdata::shared_data;
 use prospector_wcs::{Projection, Wcs};
 
 fn spec(class: SourceClass, x: f64, y: f64, flux_jy: f64, size_arcsec: f64) -> SourceSpec {

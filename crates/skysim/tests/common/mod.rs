@@ -2,8 +2,6 @@
 // Each test binary compiles this module and uses only some of it.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use prospector_image::Image;
 use prospector_skysim::{Field, FieldConfig, Support};
 use sha2::{Digest, Sha256};
@@ -55,18 +53,4 @@ pub fn box_sum(image: &Image, s: &Support) -> f64 {
         }
     }
     sum
-}
-
-/// `$PROSPECTOR_SHARED_DATA`, else `<workspace>/../shared/data`; fails (never
-/// skips) when it is missing.
-pub fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("PROSPECTOR_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        dir.join("fullfield").is_dir(),
-        "shared real data not found at {} (set PROSPECTOR_SHARED_DATA)",
-        dir.display()
-    );
-    dir
 }

@@ -1,5 +1,9 @@
-//! Where the shared real data lives, and small helpers the tests share.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Test support shared by Prospector's crates (a dev-dependency only): where the real
+//! shared data lives (`$PROSPECTOR_SHARED_DATA`, else `<workspace>/../shared/data`), and
+//! the independent reference tools the tests hold our output against.
+//!
+//! Every function panics with a message saying what is missing: a test that needs the
+//! data or a tool cannot pass without it, and must not silently skip.
 
 use std::path::PathBuf;
 
