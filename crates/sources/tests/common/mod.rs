@@ -4,18 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// `$PROSPECTOR_SHARED_DATA`, else `<workspace root>/../shared/data`; panics
-/// naming both places when neither holds the data.
+/// The shared real data (`$PROSPECTOR_SHARED_DATA`, else `<workspace>/../shared/data`).
 pub fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("PROSPECTOR_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        dir.join("fullfield").is_dir(),
-        "real data not found: looked in {} ($PROSPECTOR_SHARED_DATA, else <workspace>/../shared/data)",
-        dir.display()
-    );
-    dir
+    prospector_testdata::shared_data()
 }
 
 pub fn fullfield(name: &str) -> PathBuf {
