@@ -13,8 +13,8 @@
 //! benchmark) read it with no Prospector code, and it is memory-safe to parse.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::fs;
+use std::fs::{self, File};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub const PIXELS_FILE: &str = "cutouts.safetensors";
@@ -133,15 +133,7 @@ impl CutoutSet {
     }
 
     pub fn push(&mut self, record: CutoutRecord, pixels: &[f32]) -> Result<(), CutoutSetError> {
-        if pixels.len() != self.side * self.side {
-            return Err(CutoutSetError::Inconsistent(format!(
-                "cutout {} has {} pixels, the set holds {}x{} cutouts",
-                record.source_id,
-                pixels.len(),
-                self.side,
-                self.side
-            )));
-        }
+        check_cutout_size(&record, pixels, self.side)?;
         self.records.push(record);
         self.pixels.extend_from_slice(pixels);
         Ok(())
@@ -177,45 +169,17 @@ impl CutoutSet {
 
     /// Writes the set into folder `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<(), CutoutSetError> {
-        fs::create_dir_all(dir).map_err(|source| CutoutSetError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let bytes: Vec<u8> = self.pixels.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let shape = vec![self.len(), self.side, self.side];
-        let pixels_path = dir.join(PIXELS_FILE);
-        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape, &bytes)
-            .map_err(|e| format_error(&pixels_path, e))?;
-        let metadata = HashMap::from([
-            (FORMAT_KEY.to_string(), FORMAT_VERSION.to_string()),
-            (NORMALISATION_KEY.to_string(), self.normalisation.clone()),
-        ]);
-        let encoded = safetensors::serialize([(PIXELS_TENSOR, view)], Some(metadata))
-            .map_err(|e| format_error(&pixels_path, e))?;
-        write_file(&pixels_path, &encoded)?;
-
-        let records_path = dir.join(RECORDS_FILE);
-        let csv_error = |source| CutoutSetError::Csv {
-            path: records_path.clone(),
-            source,
-        };
-        let mut writer = csv::Writer::from_path(&records_path).map_err(csv_error)?;
-        for record in &self.records {
-            writer.serialize(record).map_err(csv_error)?;
+        let mut writer = CutoutSetWriter::create(dir, self.side, &self.normalisation)?;
+        for (i, record) in self.records.iter().enumerate() {
+            writer.push(record, self.cutout(i))?;
         }
-        writer.flush().map_err(|source| CutoutSetError::Io {
-            path: records_path.clone(),
-            source,
-        })
+        writer.finish()
     }
 
     /// Reads the set in folder `dir`, checking that both files describe the same cutouts.
     pub fn read(dir: &Path) -> Result<CutoutSet, CutoutSetError> {
         let pixels_path = dir.join(PIXELS_FILE);
-        let bytes = fs::read(&pixels_path).map_err(|source| CutoutSetError::Io {
-            path: pixels_path.clone(),
-            source,
-        })?;
+        let bytes = fs::read(&pixels_path).map_err(|e| io_error(&pixels_path, e))?;
         let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
             .map_err(|e| format_error(&pixels_path, e))?;
         let meta = metadata.metadata().clone().unwrap_or_default();
@@ -276,18 +240,146 @@ impl CutoutSet {
     }
 }
 
+/// Writes a cutout set one cutout at a time, so that a survey-sized set never sits in
+/// memory: the pixels stream to disk behind a header slot that is filled in by
+/// [`finish`](Self::finish), once the number of cutouts is known. (safetensors allows a
+/// header padded with spaces, which is what makes the fixed-size slot legal.)
+#[derive(Debug)]
+pub struct CutoutSetWriter {
+    side: usize,
+    normalisation: String,
+    count: usize,
+    pixels_path: PathBuf,
+    pixels: BufWriter<File>,
+    records_path: PathBuf,
+    records: csv::Writer<File>,
+}
+
+/// Bytes reserved for the safetensors JSON header; ample for one tensor and the metadata.
+const HEADER_SLOT: usize = 4096;
+
+impl CutoutSetWriter {
+    /// Starts a set of `side` x `side` cutouts in folder `dir` (created if needed).
+    pub fn create(dir: &Path, side: usize, normalisation: &str) -> Result<Self, CutoutSetError> {
+        fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
+        let pixels_path = dir.join(PIXELS_FILE);
+        let file = File::create(&pixels_path).map_err(|e| io_error(&pixels_path, e))?;
+        let mut pixels = BufWriter::new(file);
+        pixels
+            .write_all(&[0u8; 8 + HEADER_SLOT])
+            .map_err(|e| io_error(&pixels_path, e))?;
+        let records_path = dir.join(RECORDS_FILE);
+        let records =
+            csv::Writer::from_path(&records_path).map_err(|source| CutoutSetError::Csv {
+                path: records_path.clone(),
+                source,
+            })?;
+        Ok(Self {
+            side,
+            normalisation: normalisation.to_string(),
+            count: 0,
+            pixels_path,
+            pixels,
+            records_path,
+            records,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn push(&mut self, record: &CutoutRecord, pixels: &[f32]) -> Result<(), CutoutSetError> {
+        check_cutout_size(record, pixels, self.side)?;
+        for value in pixels {
+            self.pixels
+                .write_all(&value.to_le_bytes())
+                .map_err(|e| io_error(&self.pixels_path, e))?;
+        }
+        self.records
+            .serialize(record)
+            .map_err(|source| CutoutSetError::Csv {
+                path: self.records_path.clone(),
+                source,
+            })?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Writes the header and flushes both files.
+    pub fn finish(mut self) -> Result<(), CutoutSetError> {
+        let data_len = self.count * self.side * self.side * 4;
+        let header = serde_json::json!({
+            "__metadata__": {
+                FORMAT_KEY: FORMAT_VERSION,
+                NORMALISATION_KEY: self.normalisation,
+            },
+            PIXELS_TENSOR: {
+                "dtype": "F32",
+                "shape": [self.count, self.side, self.side],
+                "data_offsets": [0, data_len],
+            },
+        })
+        .to_string();
+        if header.len() > HEADER_SLOT {
+            return Err(format_error(
+                &self.pixels_path,
+                format!(
+                    "header of {} bytes exceeds its {HEADER_SLOT}-byte slot",
+                    header.len()
+                ),
+            ));
+        }
+        let mut slot = Vec::with_capacity(8 + HEADER_SLOT);
+        slot.extend_from_slice(&(HEADER_SLOT as u64).to_le_bytes());
+        slot.extend_from_slice(header.as_bytes());
+        slot.resize(8 + HEADER_SLOT, b' ');
+        let path = self.pixels_path.clone();
+        let mut file = self
+            .pixels
+            .into_inner()
+            .map_err(|e| io_error(&path, e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io_error(&path, e))?;
+        file.write_all(&slot).map_err(|e| io_error(&path, e))?;
+        file.sync_all().map_err(|e| io_error(&path, e))?;
+        self.records
+            .flush()
+            .map_err(|e| io_error(&self.records_path, e))
+    }
+}
+
+fn check_cutout_size(
+    record: &CutoutRecord,
+    pixels: &[f32],
+    side: usize,
+) -> Result<(), CutoutSetError> {
+    if pixels.len() == side * side {
+        return Ok(());
+    }
+    Err(CutoutSetError::Inconsistent(format!(
+        "cutout {} has {} pixels, the set holds {side}x{side} cutouts",
+        record.source_id,
+        pixels.len(),
+    )))
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> CutoutSetError {
+    CutoutSetError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn format_error(path: &Path, reason: impl std::fmt::Display) -> CutoutSetError {
     CutoutSetError::Format {
         path: path.to_path_buf(),
         reason: reason.to_string(),
     }
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CutoutSetError> {
-    fs::write(path, bytes).map_err(|source| CutoutSetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 #[cfg(test)]
@@ -346,6 +438,42 @@ mod tests {
             err.contains("lists 1 cutouts") && err.contains("holds 2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_streamed_set_reads_back_as_written_and_python_tools_can_parse_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = CutoutSetWriter::create(dir.path(), 3, "asinh").unwrap();
+        for i in 0..5 {
+            let pixels: Vec<f32> = (0..9).map(|p| (i * 9 + p) as f32).collect();
+            writer
+                .push(&record(&format!("s{i}"), Label::Unlabelled), &pixels)
+                .unwrap();
+        }
+        assert_eq!(writer.len(), 5);
+        writer.finish().unwrap();
+        let back = CutoutSet::read(dir.path()).unwrap();
+        assert_eq!(
+            (back.len(), back.side(), back.normalisation()),
+            (5, 3, "asinh")
+        );
+        assert_eq!(back.cutout(4)[8], 44.0);
+        // The padded header is what the safetensors reference parser accepts.
+        let bytes = fs::read(dir.path().join(PIXELS_FILE)).unwrap();
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(tensors.tensor(PIXELS_TENSOR).unwrap().shape(), &[5, 3, 3]);
+    }
+
+    #[test]
+    fn an_empty_streamed_set_is_a_valid_set() {
+        let dir = tempfile::tempdir().unwrap();
+        CutoutSetWriter::create(dir.path(), 64, "min-max")
+            .unwrap()
+            .finish()
+            .unwrap();
+        let back = CutoutSet::read(dir.path()).unwrap();
+        assert!(back.is_empty());
+        assert_eq!(back.side(), 64);
     }
 
     #[test]

@@ -5,10 +5,10 @@
 //! The folder holds:
 //! - `catalogue.csv`, `catalogue.fits` (binary table `CATALOGUE`), `sources.reg`;
 //! - `rms.fits`, `mean.fits`: the background maps with the image's WCS;
-//! - `cutouts/`: the [`CutoutSet`] (model-sized, normalised) and
-//!   `cutouts/raw/<source_id>.fits`, each raw cutout with its own WCS
-//!   (see [`CutoutOutput`]). The cutout set is held in memory until written:
-//!   16 KiB per source at 64 x 64.
+//! - `cutouts/`: the model-sized, normalised cutout set (`prospector_cutouts`,
+//!   streamed to disk chunk by chunk, so memory does not grow with the number of
+//!   sources) and `cutouts/raw/<source_id>.fits`, each raw cutout with its own WCS
+//!   (see [`CutoutOutput`]).
 
 use crate::background::Background;
 use crate::catalogue::Catalogue;
@@ -18,7 +18,7 @@ use crate::islands::PixelBeam;
 use crate::parallel::map_indexed;
 use crate::source::PixelSource;
 use crate::SourcesError;
-use prospector_cutouts::{CutoutRecord, CutoutSet, Label};
+use prospector_cutouts::{CutoutRecord, CutoutSetWriter, Label};
 use prospector_fits::{write_image, write_table, FitsImage, ImageWriter, OpenOptions};
 use prospector_image::{Beam, Image, PixelRect};
 use prospector_wcs::Wcs;
@@ -226,8 +226,8 @@ fn write_cutouts(
     if raw {
         std::fs::create_dir_all(&raw_dir).map_err(|e| io_error(&raw_dir, e))?;
     }
-    let mut set = CutoutSet::new(config.size, config.stretch.describe());
-    // In chunks, so that only one chunk of cutouts is in flight beside the set.
+    // Streamed to disk in chunks: only one chunk of cutouts is ever in memory.
+    let mut set = CutoutSetWriter::create(&dir, config.size, &config.stretch.describe())?;
     let mut start = 0;
     while start < islands.len() {
         let chunk = CUTOUT_CHUNK.min(islands.len() - start);
@@ -259,11 +259,11 @@ fn write_cutouts(
                 cutout_side_px: side as u32,
                 label: Label::Unlabelled,
             };
-            set.push(record, &model)?;
+            set.push(&record, &model)?;
         }
         start += chunk;
     }
-    set.write(&dir)?;
+    set.finish()?;
     Ok(())
 }
 

@@ -29,7 +29,7 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
         Self {
             exit,
             error: error.into(),

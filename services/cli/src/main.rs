@@ -31,6 +31,8 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Simulate MeerKAT-like survey fields (FITS images with WCS and beam) and their truth catalogues.
     Simulate(commands::simulate::SimulateArgs),
+    /// Find sources like PyBDSF: background and rms maps, islands, catalogue, regions, cutouts.
+    Find(commands::find::FindArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Info(args) => commands::info::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
+        Command::Find(args) => commands::find::run(args),
     }
 }
 

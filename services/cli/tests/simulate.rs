@@ -5,7 +5,9 @@ use std::process::Command;
 
 fn simulate(out: &Path, seed: &str) {
     let status = Command::new(env!("CARGO_BIN_EXE_prospector"))
-        .args(["simulate", "--size", "256", "--fields", "2", "--seed", seed, "--out"])
+        .args([
+            "simulate", "--size", "256", "--fields", "2", "--seed", seed, "--out",
+        ])
         .arg(out)
         .status()
         .expect("prospector runs");
@@ -15,14 +17,26 @@ fn simulate(out: &Path, seed: &str) {
 #[test]
 fn the_same_seed_writes_the_same_bytes_and_another_seed_does_not() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
     simulate(&a, "7");
     simulate(&b, "7");
     simulate(&c, "8");
     for name in ["field-000.fits", "field-001.fits", "field-001.truth.csv"] {
         let first = std::fs::read(a.join(name)).unwrap();
-        assert_eq!(first, std::fs::read(b.join(name)).unwrap(), "{name} differs between runs");
-        assert_ne!(first, std::fs::read(c.join(name)).unwrap(), "{name} ignores the seed");
+        assert_eq!(
+            first,
+            std::fs::read(b.join(name)).unwrap(),
+            "{name} differs between runs"
+        );
+        assert_ne!(
+            first,
+            std::fs::read(c.join(name)).unwrap(),
+            "{name} ignores the seed"
+        );
     }
     let info = Command::new(env!("CARGO_BIN_EXE_prospector"))
         .args(["info", "--json"])

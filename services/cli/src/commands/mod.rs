@@ -1,4 +1,5 @@
 //! One module per subcommand; each is a thin shell over a library crate.
 
+pub mod find;
 pub mod info;
 pub mod simulate;
