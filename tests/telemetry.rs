@@ -1,0 +1,154 @@
+//! The metrics exposition every service serves: the names the dashboard and alert rules
+//! are written against, linted by Prometheus's own `promtool`, and the HTTP endpoints.
+
+use prospector_telemetry::{HttpServer, Metrics, Outcome, Readiness};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Every metric family with at least one sample.
+fn populated() -> Metrics {
+    let metrics = Metrics::new("scorer", "0.1.0").unwrap();
+    let stage = metrics.stage("scorer");
+    stage.record_message(Outcome::Ok, Duration::from_millis(12));
+    stage.record_message(Outcome::TransientError, Duration::from_millis(3));
+    stage.record_message(Outcome::DeadLetter, Duration::from_millis(1));
+    stage.record_dead_letter("undecodable");
+    stage.record_batch(64);
+    stage.add_pixels(4096);
+    metrics.consumer("PROSPECTOR_CUTOUTS", "scorer").set(10, 3, 1);
+    let scorer = metrics.scorer().unwrap();
+    scorer.set_model("abc123", "cuda:0", "meerkat");
+    scorer.codebook_usage_ratio.set(0.8);
+    scorer.codebook_perplexity.set(210.0);
+    let evaluator = metrics.evaluator().unwrap();
+    evaluator.sources_scored_total.inc_by(5);
+    evaluator.images_completed_total.inc();
+    evaluator.image_last_progress_timestamp_seconds.set(1.7e9);
+    evaluator.labelled_auc.set(0.91);
+    metrics
+}
+
+const CONTRACT_NAMES: &[&str] = &[
+    "prospector_messages_processed_total",
+    "prospector_pixels_processed_total",
+    "prospector_stage_latency_seconds",
+    "prospector_batch_size",
+    "prospector_consumer_pending_messages",
+    "prospector_consumer_ack_pending_messages",
+    "prospector_consumer_redelivered_messages",
+    "prospector_dead_letters_total",
+    "prospector_model_info",
+    "prospector_codebook_usage_ratio",
+    "prospector_codebook_perplexity",
+    "prospector_labelled_auc",
+    "prospector_sources_scored_total",
+    "prospector_images_completed_total",
+    "prospector_image_last_progress_timestamp_seconds",
+    "prospector_build_info",
+];
+
+#[test]
+fn every_metric_the_dashboard_uses_is_exposed_under_its_contract_name() {
+    let exposition = populated().encode();
+    for name in CONTRACT_NAMES {
+        assert!(
+            exposition.contains(&format!("# TYPE {name} ")),
+            "{name} missing from\n{exposition}"
+        );
+    }
+    assert!(exposition.contains(r#"prospector_build_info{service="scorer",version="0.1.0"} 1"#));
+    assert!(exposition.contains(r#"prospector_model_info{device="cuda:0",preset="meerkat",version="abc123"} 1"#));
+}
+
+#[test]
+fn the_exposition_passes_promtool_check_metrics() {
+    let exposition = populated().encode();
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian package `prometheus`, scripts/bootstrap.sh)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "promtool check metrics found problems:\n{}{}\nin:\n{exposition}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_hot_swapped_model_replaces_the_model_info_series() {
+    let metrics = Metrics::new("scorer", "0.1.0").unwrap();
+    let scorer = metrics.scorer().unwrap();
+    scorer.set_model("v1", "cpu", "first");
+    scorer.set_model("v2", "cpu", "first");
+    let exposition = metrics.encode();
+    assert!(!exposition.contains(r#"version="v1""#), "{exposition}");
+    assert!(exposition.contains(r#"version="v2""#));
+    assert!(metrics.scorer().is_ok(), "asking again returns the same families");
+}
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+#[tokio::test]
+async fn health_and_readiness_endpoints_report_what_the_service_set() {
+    let metrics = populated();
+    let readiness = Readiness::new(["bus", "model"]);
+    let server = HttpServer::bind("127.0.0.1:0".parse().unwrap(), metrics, readiness.clone())
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let stop = shutdown_pair();
+    let task = tokio::spawn(server.serve(stop.1));
+
+    assert_eq!(get(addr, "/healthz").await.0, 200);
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("not ready: bus, model"), "{body}");
+    readiness.set("bus", true);
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("not ready: model"), "{body}");
+    readiness.set("model", true);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    let (status, body) = get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("text/plain; version=0.0.4"), "{body}");
+    assert!(body.contains("prospector_build_info"));
+
+    stop.0.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+/// A one-shot shutdown signal for the server.
+fn shutdown_pair() -> (tokio::sync::oneshot::Sender<()>, impl std::future::Future<Output = ()> + Send + 'static) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    (tx, async move {
+        let _ = rx.await;
+    })
+}
