@@ -5,9 +5,9 @@
 use async_nats::jetstream;
 use prospector_bus::topology::{consumers, subjects, ConsumerSettings};
 use prospector_bus::{
-    Bus, CancellationToken, Change, Incoming, InProcessBus, NatsBus, NatsConfig, Outgoing,
-    PublishReceipt, RunnerConfig, Stage, StageError, StageRunner, Storage, Subscription,
-    Topology, TopologyConfig, TraceContext,
+    Bus, CancellationToken, Change, InProcessBus, Incoming, NatsBus, NatsConfig, Outgoing,
+    PublishReceipt, RunnerConfig, Stage, StageError, StageRunner, Storage, Subscription, Topology,
+    TopologyConfig, TraceContext,
 };
 use prospector_proto::v1::{Cutout, DeadLetter, Score, SourceScores};
 use prospector_proto::SCHEMA_VERSION;
@@ -119,12 +119,16 @@ async fn connect(server: &NatsServer) -> NatsBus {
         servers: vec![server.url()],
         ..NatsConfig::default()
     };
-    NatsBus::connect(&config, "bus-test").await.expect("connects to the test server")
+    NatsBus::connect(&config, "bus-test")
+        .await
+        .expect("connects to the test server")
 }
 
 async fn connect_with_topology(server: &NatsServer, topology: &Topology) -> NatsBus {
     let bus = connect(server).await;
-    bus.ensure_topology(topology).await.expect("topology created");
+    bus.ensure_topology(topology)
+        .await
+        .expect("topology created");
     bus
 }
 
@@ -148,7 +152,12 @@ fn spawn_scorer<B: Bus>(
     )
     .with_config(fast_runner_config());
     let shutdown = shutdown.clone();
-    tokio::spawn(async move { runner.run(shutdown).await.expect("runner binds its consumer") })
+    tokio::spawn(async move {
+        runner
+            .run(shutdown)
+            .await
+            .expect("runner binds its consumer")
+    })
 }
 
 async fn publish_raw(bus: &NatsBus, subject: &str, payload: Vec<u8>, msg_id: &str) {
@@ -207,16 +216,31 @@ async fn topology_is_created_once_and_a_second_start_changes_nothing() {
     let bus = connect(&server).await;
 
     let first = bus.ensure_topology(&topology).await.unwrap();
-    assert!(first.iter().all(|a| a.change == Change::Created), "{first:?}");
+    assert!(
+        first.iter().all(|a| a.change == Change::Created),
+        "{first:?}"
+    );
     assert_eq!(first.len(), 8 + 8 + 3 + 1, "{first:?}");
 
     bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("kept"))])
         .await
         .unwrap();
     let second = bus.ensure_topology(&topology).await.unwrap();
-    assert!(second.iter().all(|a| a.change == Change::Unchanged), "{second:?}");
-    assert_eq!(stream_count(&bus, CUTOUTS_STREAM).await, 1, "messages survive a restart of the service");
-    assert_eq!(consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await.num_pending, 1);
+    assert!(
+        second.iter().all(|a| a.change == Change::Unchanged),
+        "{second:?}"
+    );
+    assert_eq!(
+        stream_count(&bus, CUTOUTS_STREAM).await,
+        1,
+        "messages survive a restart of the service"
+    );
+    assert_eq!(
+        consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER)
+            .await
+            .num_pending,
+        1
+    );
 
     // A changed setting updates only the item it belongs to.
     let mut config = topology.config.clone();
@@ -228,9 +252,15 @@ async fn topology_is_created_once_and_a_second_start_changes_nothing() {
         },
     );
     let third = bus.ensure_topology(&Topology::new(config)).await.unwrap();
-    let changed: Vec<_> = third.iter().filter(|a| a.change != Change::Unchanged).collect();
+    let changed: Vec<_> = third
+        .iter()
+        .filter(|a| a.change != Change::Unchanged)
+        .collect();
     assert_eq!(changed.len(), 1, "{third:?}");
-    assert_eq!((changed[0].name.as_str(), changed[0].change), (consumers::SCORER, Change::Updated));
+    assert_eq!(
+        (changed[0].name.as_str(), changed[0].change),
+        (consumers::SCORER, Change::Updated)
+    );
     let info = consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await;
     assert_eq!(info.config.ack_wait, Duration::from_secs(120));
     assert_eq!(info.num_pending, 1);
@@ -260,16 +290,24 @@ async fn outputs_are_published_and_each_input_acked_exactly_once() {
     let metrics = metrics();
     let shutdown = CancellationToken::new();
     let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
-    eventually(Duration::from_secs(10), "five scores and an empty queue", || async {
-        stream_count(&bus, SCORES_STREAM).await == 5 && stream_count(&bus, CUTOUTS_STREAM).await == 0
-    })
+    eventually(
+        Duration::from_secs(10),
+        "five scores and an empty queue",
+        || async {
+            stream_count(&bus, SCORES_STREAM).await == 5
+                && stream_count(&bus, CUTOUTS_STREAM).await == 0
+        },
+    )
     .await;
     shutdown.cancel();
     worker.await.unwrap();
 
     assert_eq!(stage.calls(), 5, "each input handled once");
     let info = consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await;
-    assert_eq!((info.num_pending, info.num_ack_pending, info.num_redelivered), (0, 0, 0));
+    assert_eq!(
+        (info.num_pending, info.num_ack_pending, info.num_redelivered),
+        (0, 0, 0)
+    );
     assert_eq!(info.ack_floor.stream_sequence, 5);
 
     let scores = stream_messages(&bus, SCORES_STREAM).await;
@@ -282,16 +320,23 @@ async fn outputs_are_published_and_each_input_acked_exactly_once() {
     for message in &scores {
         let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned());
         let child = TraceContext::parse(&header("traceparent").unwrap()).unwrap();
-        assert_eq!(child.trace_id, trace.trace_id, "outputs continue the input's trace");
+        assert_eq!(
+            child.trace_id, trace.trace_id,
+            "outputs continue the input's trace"
+        );
         assert_ne!(child.span_id, trace.span_id);
         assert_eq!(header("Prospector-Image-Id").as_deref(), Some("image-1"));
         let source = Score::decode(message.payload.clone()).unwrap().source_id;
         assert_eq!(header("Prospector-Source-Id"), Some(source.clone()));
-        assert_eq!(header("Nats-Msg-Id"), Some(format!("prospector.scores/{source}/test-model")));
+        assert_eq!(
+            header("Nats-Msg-Id"),
+            Some(format!("prospector.scores/{source}/test-model"))
+        );
     }
     let exposition = metrics.encode();
     assert!(
-        exposition.contains(r#"prospector_messages_processed_total{outcome="ok",stage="scorer"} 5"#),
+        exposition
+            .contains(r#"prospector_messages_processed_total{outcome="ok",stage="scorer"} 5"#),
         "{exposition}"
     );
     assert!(exposition.contains(r#"prospector_stage_latency_seconds_count{stage="scorer"} 5"#));
@@ -325,15 +370,22 @@ async fn poison_messages_are_dead_lettered_and_the_next_good_message_is_processe
     let metrics = metrics();
     let shutdown = CancellationToken::new();
     let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
-    eventually(Duration::from_secs(10), "three dead letters and one score", || async {
-        stream_count(&bus, DEAD_STREAM).await == 3 && stream_count(&bus, SCORES_STREAM).await == 1
-    })
+    eventually(
+        Duration::from_secs(10),
+        "three dead letters and one score",
+        || async {
+            stream_count(&bus, DEAD_STREAM).await == 3
+                && stream_count(&bus, SCORES_STREAM).await == 1
+        },
+    )
     .await;
     shutdown.cancel();
     worker.await.unwrap();
 
     let dead: Vec<_> = stream_messages(&bus, DEAD_STREAM).await;
-    assert!(dead.iter().all(|m| m.subject.as_str() == "prospector.dead.scorer"));
+    assert!(dead
+        .iter()
+        .all(|m| m.subject.as_str() == "prospector.dead.scorer"));
     let letters: Vec<_> = dead
         .iter()
         .map(|m| DeadLetter::decode(m.payload.clone()).unwrap())
@@ -345,19 +397,43 @@ async fn poison_messages_are_dead_lettered_and_the_next_good_message_is_processe
         assert_eq!(letter.schema_version, SCHEMA_VERSION);
     }
     assert_eq!(letters[0].payload, garbage, "the original bytes are kept");
-    assert!(letters[0].reason.contains("undecodable protobuf"), "{}", letters[0].reason);
+    assert!(
+        letters[0].reason.contains("undecodable protobuf"),
+        "{}",
+        letters[0].reason
+    );
     assert_eq!(letters[1].payload, future);
-    assert!(letters[1].reason.contains("schema_version 2 is newer"), "{}", letters[1].reason);
-    assert_eq!(Cutout::decode(letters[2].payload.as_slice()).unwrap(), unscorable);
+    assert!(
+        letters[1].reason.contains("schema_version 2 is newer"),
+        "{}",
+        letters[1].reason
+    );
+    assert_eq!(
+        Cutout::decode(letters[2].payload.as_slice()).unwrap(),
+        unscorable
+    );
     assert_eq!(letters[2].reason, "cutout has no pixels");
 
-    let score = Score::decode(stream_messages(&bus, SCORES_STREAM).await[0].payload.clone()).unwrap();
+    let score = Score::decode(
+        stream_messages(&bus, SCORES_STREAM).await[0]
+            .payload
+            .clone(),
+    )
+    .unwrap();
     assert_eq!(score.source_id, "good");
-    assert_eq!(stream_count(&bus, CUTOUTS_STREAM).await, 0, "poison is not left in the queue");
+    assert_eq!(
+        stream_count(&bus, CUTOUTS_STREAM).await,
+        0,
+        "poison is not left in the queue"
+    );
     let exposition = metrics.encode();
     for reason in ["undecodable", "schema_version", "permanent"] {
-        let line = format!(r#"prospector_dead_letters_total{{reason="{reason}",stage="scorer"}} 1"#);
-        assert!(exposition.contains(&line), "missing {line} in\n{exposition}");
+        let line =
+            format!(r#"prospector_dead_letters_total{{reason="{reason}",stage="scorer"}} 1"#);
+        assert!(
+            exposition.contains(&line),
+            "missing {line} in\n{exposition}"
+        );
     }
 }
 
@@ -384,18 +460,27 @@ async fn a_message_failing_every_delivery_is_dead_lettered_after_max_deliver() {
     worker.await.unwrap();
 
     assert_eq!(*stage.deliveries_seen.lock().unwrap(), [1, 2, 3]);
-    let letter = DeadLetter::decode(stream_messages(&bus, DEAD_STREAM).await[0].payload.clone()).unwrap();
+    let letter =
+        DeadLetter::decode(stream_messages(&bus, DEAD_STREAM).await[0].payload.clone()).unwrap();
     assert_eq!(letter.deliveries, 3);
     assert!(
-        letter.reason.starts_with("max deliveries exceeded (3 allowed); last error: model server busy"),
+        letter
+            .reason
+            .starts_with("max deliveries exceeded (3 allowed); last error: model server busy"),
         "{}",
         letter.reason
     );
     assert_eq!(stream_count(&bus, CUTOUTS_STREAM).await, 0);
     assert_eq!(stream_count(&bus, SCORES_STREAM).await, 0);
     let exposition = metrics.encode();
-    assert!(exposition.contains(r#"prospector_messages_processed_total{outcome="transient_error",stage="scorer"} 2"#), "{exposition}");
-    assert!(exposition.contains(r#"prospector_dead_letters_total{reason="max_deliveries",stage="scorer"} 1"#));
+    assert!(
+        exposition.contains(
+            r#"prospector_messages_processed_total{outcome="transient_error",stage="scorer"} 2"#
+        ),
+        "{exposition}"
+    );
+    assert!(exposition
+        .contains(r#"prospector_dead_letters_total{reason="max_deliveries",stage="scorer"} 1"#));
 }
 
 #[tokio::test]
@@ -416,7 +501,8 @@ async fn a_slow_stage_keeps_its_message_with_in_progress_acks() {
         spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown),
     ];
     eventually(Duration::from_secs(10), "the slow score", || async {
-        stream_count(&bus, SCORES_STREAM).await == 1 && stream_count(&bus, CUTOUTS_STREAM).await == 0
+        stream_count(&bus, SCORES_STREAM).await == 1
+            && stream_count(&bus, CUTOUTS_STREAM).await == 0
     })
     .await;
     shutdown.cancel();
@@ -424,7 +510,12 @@ async fn a_slow_stage_keeps_its_message_with_in_progress_acks() {
         worker.await.unwrap();
     }
     assert_eq!(stage.calls(), 1, "the second worker never got the message");
-    assert_eq!(consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await.num_redelivered, 0);
+    assert_eq!(
+        consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER)
+            .await
+            .num_redelivered,
+        0
+    );
 }
 
 /// A bus whose publish reaches the server and then never returns: a worker that dies
@@ -438,7 +529,10 @@ struct DiesAfterPublish {
 impl Bus for DiesAfterPublish {
     type Subscription = <NatsBus as Bus>::Subscription;
 
-    async fn publish(&self, messages: Vec<Outgoing>) -> Result<Vec<PublishReceipt>, prospector_bus::BusError> {
+    async fn publish(
+        &self,
+        messages: Vec<Outgoing>,
+    ) -> Result<Vec<PublishReceipt>, prospector_bus::BusError> {
         self.inner.publish(messages).await?;
         self.published.notify_one();
         std::future::pending().await
@@ -477,15 +571,25 @@ async fn a_worker_killed_before_acking_is_redelivered_and_its_repeat_publish_dro
     assert_eq!(stream_count(&bus, SCORES_STREAM).await, 1);
 
     let survivor = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
-    eventually(Duration::from_secs(10), "the redelivered cutout acknowledged", || async {
-        stream_count(&bus, CUTOUTS_STREAM).await == 0
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the redelivered cutout acknowledged",
+        || async { stream_count(&bus, CUTOUTS_STREAM).await == 0 },
+    )
     .await;
     shutdown.cancel();
     survivor.await.unwrap();
 
-    assert_eq!(*stage.deliveries_seen.lock().unwrap(), [1, 2], "handled again after the crash");
-    assert_eq!(stream_count(&bus, SCORES_STREAM).await, 1, "the repeated output was dropped as a duplicate");
+    assert_eq!(
+        *stage.deliveries_seen.lock().unwrap(),
+        [1, 2],
+        "handled again after the crash"
+    );
+    assert_eq!(
+        stream_count(&bus, SCORES_STREAM).await,
+        1,
+        "the repeated output was dropped as a duplicate"
+    );
 }
 
 #[tokio::test]
@@ -501,7 +605,10 @@ async fn connecting_without_credentials_to_a_server_that_requires_them_fails_nam
         servers: vec![server.url()],
         ..NatsConfig::default()
     };
-    let err = NatsBus::connect(&anonymous, "auth-test").await.unwrap_err().to_string();
+    let err = NatsBus::connect(&anonymous, "auth-test")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(&server.url()), "{err}");
     assert!(err.contains("authorization violation"), "{err}");
 
@@ -528,7 +635,10 @@ async fn conflicting_auth_settings_are_refused_before_connecting() {
         password: Some("p".into()),
         ..NatsConfig::default()
     };
-    let err = NatsBus::connect(&config, "auth-test").await.unwrap_err().to_string();
+    let err = NatsBus::connect(&config, "auth-test")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("at most one"), "{err}");
 }
 
@@ -573,7 +683,13 @@ async fn the_in_process_bus_gives_the_same_outputs_as_nats() {
     let nats = connect_with_topology(&server, &topology).await;
     nats.publish(parity_inputs()).await.unwrap();
     let shutdown = CancellationToken::new();
-    let worker = spawn_scorer(nats.clone(), &topology, TestScorer::new(Behaviour::Score), &metrics(), &shutdown);
+    let worker = spawn_scorer(
+        nats.clone(),
+        &topology,
+        TestScorer::new(Behaviour::Score),
+        &metrics(),
+        &shutdown,
+    );
     eventually(Duration::from_secs(10), "all inputs settled", || async {
         stream_count(&nats, CUTOUTS_STREAM).await == 0
     })
@@ -590,29 +706,54 @@ async fn the_in_process_bus_gives_the_same_outputs_as_nats() {
 
     let listened = [
         topology.consumer(consumers::SCORER).unwrap().clone(),
-        topology.consumer(consumers::EVALUATOR_SCORES).unwrap().clone(),
-        topology.consumer(consumers::EVALUATOR_DEAD).unwrap().clone(),
+        topology
+            .consumer(consumers::EVALUATOR_SCORES)
+            .unwrap()
+            .clone(),
+        topology
+            .consumer(consumers::EVALUATOR_DEAD)
+            .unwrap()
+            .clone(),
     ];
     let local = InProcessBus::new(&listened, 16, Duration::from_secs(120));
     local.publish(parity_inputs()).await.unwrap();
     let shutdown = CancellationToken::new();
-    let worker = spawn_scorer(local.clone(), &topology, TestScorer::new(Behaviour::Score), &metrics(), &shutdown);
+    let worker = spawn_scorer(
+        local.clone(),
+        &topology,
+        TestScorer::new(Behaviour::Score),
+        &metrics(),
+        &shutdown,
+    );
     let mut from_local = Vec::new();
     for consumer in &listened[1..] {
         let mut subscription = local.subscribe(consumer).await.unwrap();
-        let expected = if consumer.durable == consumers::EVALUATOR_DEAD { 2 } else { 3 };
+        let expected = if consumer.durable == consumers::EVALUATOR_DEAD {
+            2
+        } else {
+            3
+        };
         let mut received = Vec::new();
         while received.len() < expected {
             let batch = subscription
                 .next_batch(16, Duration::from_millis(10), Duration::from_secs(10))
                 .await
                 .unwrap();
-            assert!(!batch.is_empty(), "in-process outputs on {} stopped at {}", consumer.durable, received.len());
+            assert!(
+                !batch.is_empty(),
+                "in-process outputs on {} stopped at {}",
+                consumer.durable,
+                received.len()
+            );
             received.extend(batch);
         }
         for d in &received {
             use prospector_bus::Delivery;
-            from_local.push((d.subject().to_owned(), d.header("Nats-Msg-Id").unwrap().to_owned(), d.payload().to_vec()));
+            from_local.push((
+                d.subject().to_owned(),
+                d.header("Nats-Msg-Id").unwrap().to_owned(),
+                d.payload().to_vec(),
+            ));
             d.ack().await.unwrap();
         }
     }
@@ -628,7 +769,10 @@ async fn the_in_process_bus_gives_the_same_outputs_as_nats() {
     };
     assert_eq!(without_dead_ids(&from_nats), without_dead_ids(&from_local));
     let score_ids = |v: &[(String, String, Vec<u8>)]| -> Vec<String> {
-        v.iter().filter(|(s, ..)| s == subjects::SCORES).map(|(_, id, _)| id.clone()).collect()
+        v.iter()
+            .filter(|(s, ..)| s == subjects::SCORES)
+            .map(|(_, id, _)| id.clone())
+            .collect()
     };
     assert_eq!(score_ids(&from_nats), score_ids(&from_local));
 }
@@ -670,7 +814,10 @@ async fn the_in_process_bus_redelivers_what_a_dead_worker_held_and_drops_duplica
         .next_batch(4, Duration::from_millis(10), Duration::from_millis(200))
         .await
         .unwrap();
-    assert!(batch.is_empty(), "an acknowledged message is not redelivered");
+    assert!(
+        batch.is_empty(),
+        "an acknowledged message is not redelivered"
+    );
 }
 
 #[tokio::test]
@@ -678,12 +825,21 @@ async fn consumer_lag_gauges_come_from_the_server() {
     let server = NatsServer::start();
     let topology = fast_topology(Duration::from_secs(5), 3);
     let bus = connect_with_topology(&server, &topology).await;
-    bus.publish((0..4).map(|i| Outgoing::new(subjects::CUTOUTS, &cutout(&format!("lag{i}")))).collect())
-        .await
-        .unwrap();
+    bus.publish(
+        (0..4)
+            .map(|i| Outgoing::new(subjects::CUTOUTS, &cutout(&format!("lag{i}"))))
+            .collect(),
+    )
+    .await
+    .unwrap();
     let metrics = metrics();
     let shutdown = CancellationToken::new();
-    let poller = bus.spawn_consumer_metrics(&metrics, &topology.consumers, Duration::from_millis(100), shutdown.clone());
+    let poller = bus.spawn_consumer_metrics(
+        &metrics,
+        &topology.consumers,
+        Duration::from_millis(100),
+        shutdown.clone(),
+    );
     eventually(Duration::from_secs(5), "the scorer's lag of 4", || async {
         metrics
             .encode()

@@ -17,7 +17,9 @@ fn populated() -> Metrics {
     stage.record_dead_letter("undecodable");
     stage.record_batch(64);
     stage.add_pixels(4096);
-    metrics.consumer("PROSPECTOR_CUTOUTS", "scorer").set(10, 3, 1);
+    metrics
+        .consumer("PROSPECTOR_CUTOUTS", "scorer")
+        .set(10, 3, 1);
     let scorer = metrics.scorer().unwrap();
     scorer.set_model("abc123", "cuda:0", "meerkat");
     scorer.codebook_usage_ratio.set(0.8);
@@ -59,7 +61,8 @@ fn every_metric_the_dashboard_uses_is_exposed_under_its_contract_name() {
         );
     }
     assert!(exposition.contains(r#"prospector_build_info{service="scorer",version="0.1.0"} 1"#));
-    assert!(exposition.contains(r#"prospector_model_info{device="cuda:0",preset="meerkat",version="abc123"} 1"#));
+    assert!(exposition
+        .contains(r#"prospector_model_info{device="cuda:0",preset="meerkat",version="abc123"} 1"#));
 }
 
 #[test]
@@ -96,13 +99,18 @@ fn a_hot_swapped_model_replaces_the_model_info_series() {
     let exposition = metrics.encode();
     assert!(!exposition.contains(r#"version="v1""#), "{exposition}");
     assert!(exposition.contains(r#"version="v2""#));
-    assert!(metrics.scorer().is_ok(), "asking again returns the same families");
+    assert!(
+        metrics.scorer().is_ok(),
+        "asking again returns the same families"
+    );
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .unwrap();
     let mut response = String::new();
@@ -146,7 +154,10 @@ async fn health_and_readiness_endpoints_report_what_the_service_set() {
 }
 
 /// A one-shot shutdown signal for the server.
-fn shutdown_pair() -> (tokio::sync::oneshot::Sender<()>, impl std::future::Future<Output = ()> + Send + 'static) {
+fn shutdown_pair() -> (
+    tokio::sync::oneshot::Sender<()>,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     (tx, async move {
         let _ = rx.await;

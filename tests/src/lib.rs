@@ -98,7 +98,8 @@ impl NatsServer {
 
     /// `http://127.0.0.1:<port>` of the monitoring endpoints, when enabled.
     pub fn monitoring_url(&self) -> Option<String> {
-        self.monitoring_port.map(|p| format!("http://127.0.0.1:{p}"))
+        self.monitoring_port
+            .map(|p| format!("http://127.0.0.1:{p}"))
     }
 
     /// The server's log so far (for assertion messages).
@@ -139,7 +140,10 @@ impl NatsServer {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        panic!("nats-server did not accept connections within 10 s:\n{}", self.log());
+        panic!(
+            "nats-server did not accept connections within 10 s:\n{}",
+            self.log()
+        );
     }
 }
 

@@ -84,10 +84,16 @@ impl InProcessBus {
 
     /// The stored sequence for a new message id, or `Err(original)` for a duplicate.
     fn admit(&self, msg_id: &str) -> Result<u64, u64> {
-        let mut store = self.inner.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut store = self
+            .inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         let window = self.inner.duplicate_window;
-        store.seen.retain(|_, (_, at)| now.duration_since(*at) < window);
+        store
+            .seen
+            .retain(|_, (_, at)| now.duration_since(*at) < window);
         if let Some((sequence, _)) = store.seen.get(msg_id) {
             return Err(*sequence);
         }
@@ -132,13 +138,22 @@ impl Bus for InProcessBus {
                 sequence,
                 deliveries: 1,
             };
-            for queue in self.inner.queues.iter().filter(|q| matches(&q.filter, &envelope.subject)) {
+            for queue in self
+                .inner
+                .queues
+                .iter()
+                .filter(|q| matches(&q.filter, &envelope.subject))
+            {
                 // The receiver lives as long as the bus, so sending cannot fail while
                 // `self` exists; waiting here is the backpressure.
-                queue.sender.send(envelope.clone()).await.map_err(|_| BusError::Publish {
-                    subject: envelope.subject.clone(),
-                    message: format!("queue of consumer `{}` is closed", queue.durable),
-                })?;
+                queue
+                    .sender
+                    .send(envelope.clone())
+                    .await
+                    .map_err(|_| BusError::Publish {
+                        subject: envelope.subject.clone(),
+                        message: format!("queue of consumer `{}` is closed", queue.durable),
+                    })?;
             }
             receipts.push(PublishReceipt {
                 subject: envelope.subject,

@@ -126,7 +126,10 @@ impl BusMessage for DeadLetter {
         ""
     }
     fn dedup_key(&self) -> String {
-        format!("{}/{}/{}", self.service, self.original_subject, self.at_unix_ms)
+        format!(
+            "{}/{}/{}",
+            self.service, self.original_subject, self.at_unix_ms
+        )
     }
 }
 
@@ -246,7 +249,10 @@ mod tests {
         let a = Outgoing::new("prospector.scores", &score("m1"));
         assert_eq!(a.msg_id, "prospector.scores/src/m1");
         assert_eq!(a, Outgoing::new("prospector.scores", &score("m1")));
-        assert_ne!(a.msg_id, Outgoing::new("prospector.scores", &score("m2")).msg_id);
+        assert_ne!(
+            a.msg_id,
+            Outgoing::new("prospector.scores", &score("m2")).msg_id
+        );
         assert_eq!(a.source_id.as_deref(), Some("src"));
         assert_eq!(a.image_id, "img");
     }

@@ -61,12 +61,7 @@ impl NatsBus {
     ) -> tokio::task::JoinHandle<()> {
         let watched: Vec<_> = consumers
             .iter()
-            .map(|c| {
-                (
-                    c.clone(),
-                    metrics.consumer(&c.stream, &c.durable),
-                )
-            })
+            .map(|c| (c.clone(), metrics.consumer(&c.stream, &c.durable)))
             .collect();
         let jetstream = self.jetstream.clone();
         tokio::spawn(async move {

@@ -13,7 +13,9 @@
 use crate::headers::{IMAGE_ID_HEADER, SOURCE_ID_HEADER, TRACEPARENT_HEADER};
 use crate::message::decode;
 use crate::topology::{subjects, ConsumerSpec};
-use crate::{Bus, BusError, BusMessage, DecodeError, Delivery, Outgoing, Subscription, TraceContext};
+use crate::{
+    Bus, BusError, BusMessage, DecodeError, Delivery, Outgoing, Subscription, TraceContext,
+};
 use futures::future::join_all;
 use prospector_proto::v1::DeadLetter;
 use prospector_proto::SCHEMA_VERSION;
@@ -260,7 +262,11 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         let mut failed_pulls: u64 = 0;
         while !shutdown.is_cancelled() {
             let batch = subscription
-                .next_batch(self.config.max_batch.max(1), self.config.max_wait, self.config.idle_poll)
+                .next_batch(
+                    self.config.max_batch.max(1),
+                    self.config.max_wait,
+                    self.config.idle_poll,
+                )
                 .await;
             match batch {
                 Ok(batch) => {
@@ -296,8 +302,14 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             if delivery.deliveries() > self.max_deliver() {
                 let span = self.span(&delivery, &trace, None);
                 let reason = format!("max deliveries exceeded ({} allowed)", self.max_deliver());
-                self.dead_letter(&delivery, &span, DeadLetterReason::MaxDeliveries, reason, started)
-                    .await;
+                self.dead_letter(
+                    &delivery,
+                    &span,
+                    DeadLetterReason::MaxDeliveries,
+                    reason,
+                    started,
+                )
+                .await;
                 continue;
             }
             match decode::<S::Input>(delivery.payload()) {
@@ -310,7 +322,11 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                         trace,
                         span: span.clone(),
                     });
-                    accepted.push(Accepted { delivery, span, trace });
+                    accepted.push(Accepted {
+                        delivery,
+                        span,
+                        trace,
+                    });
                 }
                 Err(e) => {
                     let span = self.span(&delivery, &trace, None);
@@ -339,11 +355,18 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                     succeeded.push(item);
                 }
                 Err(StageError::Permanent(reason)) => {
-                    self.dead_letter(&item.delivery, &item.span, DeadLetterReason::Permanent, reason, started)
-                        .await
+                    self.dead_letter(
+                        &item.delivery,
+                        &item.span,
+                        DeadLetterReason::Permanent,
+                        reason,
+                        started,
+                    )
+                    .await
                 }
                 Err(StageError::Transient(reason)) => {
-                    self.retry(&item.delivery, &item.span, reason, started).await
+                    self.retry(&item.delivery, &item.span, reason, started)
+                        .await
                 }
             }
         }
@@ -351,13 +374,17 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             return;
         }
         let deliveries: Vec<_> = succeeded.iter().map(|a| &a.delivery).collect();
-        match self.keep_alive(&deliveries, self.bus.publish(outputs)).await {
+        match self
+            .keep_alive(&deliveries, self.bus.publish(outputs))
+            .await
+        {
             Ok(_) => {
                 join_all(succeeded.iter().map(|item| self.acknowledge(item, started))).await;
             }
             Err(e) => {
                 for item in &succeeded {
-                    self.retry(&item.delivery, &item.span, e.to_string(), started).await;
+                    self.retry(&item.delivery, &item.span, e.to_string(), started)
+                        .await;
                 }
             }
         }
@@ -365,7 +392,10 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
 
     /// Runs the stage on the batch, bounded by the handler timeout, always returning one
     /// result per input.
-    async fn call_stage(&self, inputs: Vec<Incoming<S::Input>>) -> Vec<Result<Vec<Outgoing>, StageError>> {
+    async fn call_stage(
+        &self,
+        inputs: Vec<Incoming<S::Input>>,
+    ) -> Vec<Result<Vec<Outgoing>, StageError>> {
         let count = inputs.len();
         let work = self.stage.handle_batch(inputs);
         let mut results = match self.config.handler_timeout {
@@ -385,7 +415,10 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                 got = results.len(),
                 "stage returned the wrong number of results; retrying the batch"
             );
-            let reason = format!("stage returned {} results for {count} messages", results.len());
+            let reason = format!(
+                "stage returned {} results for {count} messages",
+                results.len()
+            );
             results = vec![Err(StageError::Transient(reason)); count];
         }
         results
@@ -420,7 +453,11 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         }
     }
 
-    async fn acknowledge(&self, item: &Accepted<<B::Subscription as Subscription>::Delivery>, started: Instant) {
+    async fn acknowledge(
+        &self,
+        item: &Accepted<<B::Subscription as Subscription>::Delivery>,
+        started: Instant,
+    ) {
         match item.delivery.ack().await {
             Ok(()) => {
                 tracing::debug!(parent: &item.span, "processed");
@@ -430,7 +467,8 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             // are dropped by message id.
             Err(e) => {
                 tracing::warn!(parent: &item.span, error = %e, "ack failed; the message will be redelivered");
-                self.metrics.record_message(Outcome::TransientError, started.elapsed());
+                self.metrics
+                    .record_message(Outcome::TransientError, started.elapsed());
             }
         }
     }
@@ -443,9 +481,18 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         started: Instant,
     ) {
         if delivery.deliveries() >= self.max_deliver() {
-            let reason = format!("max deliveries exceeded ({} allowed); last error: {reason}", self.max_deliver());
-            self.dead_letter(delivery, span, DeadLetterReason::MaxDeliveries, reason, started)
-                .await;
+            let reason = format!(
+                "max deliveries exceeded ({} allowed); last error: {reason}",
+                self.max_deliver()
+            );
+            self.dead_letter(
+                delivery,
+                span,
+                DeadLetterReason::MaxDeliveries,
+                reason,
+                started,
+            )
+            .await;
             return;
         }
         let delay = self.config.backoff(delivery.deliveries());
@@ -453,7 +500,8 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         if let Err(e) = delivery.nak(delay).await {
             tracing::warn!(parent: span, error = %e, "NAK failed; redelivered after the ack wait");
         }
-        self.metrics.record_message(Outcome::TransientError, started.elapsed());
+        self.metrics
+            .record_message(Outcome::TransientError, started.elapsed());
     }
 
     /// Publishes a `DeadLetter` and terminates the message; if the dead letter cannot be
@@ -478,7 +526,10 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         };
         let mut out = Outgoing::new(subjects::dead(stage), &letter)
             .with_msg_id(format!("dead/{stage}/{}", delivery.id()));
-        out.image_id = delivery.header(IMAGE_ID_HEADER).unwrap_or_default().to_owned();
+        out.image_id = delivery
+            .header(IMAGE_ID_HEADER)
+            .unwrap_or_default()
+            .to_owned();
         out.source_id = delivery.header(SOURCE_ID_HEADER).map(str::to_owned);
         out.traceparent = delivery.header(TRACEPARENT_HEADER).map(str::to_owned);
         tracing::error!(parent: span, %reason, "dead-lettering message");
@@ -488,14 +539,16 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                     tracing::warn!(parent: span, error = %e, "term failed; the dead letter will be repeated and de-duplicated");
                 }
                 self.metrics.record_dead_letter(category.as_label());
-                self.metrics.record_message(Outcome::DeadLetter, started.elapsed());
+                self.metrics
+                    .record_message(Outcome::DeadLetter, started.elapsed());
             }
             Err(e) => {
                 tracing::error!(parent: span, error = %e, "dead letter not published; redelivering the message");
                 if let Err(e) = delivery.nak(self.config.backoff(1)).await {
                     tracing::warn!(parent: span, error = %e, "NAK failed; redelivered after the ack wait");
                 }
-                self.metrics.record_message(Outcome::TransientError, started.elapsed());
+                self.metrics
+                    .record_message(Outcome::TransientError, started.elapsed());
             }
         }
     }

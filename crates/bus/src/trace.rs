@@ -37,7 +37,12 @@ impl TraceContext {
         let mut parts = header.trim().split('-');
         let (version, trace, span, flags) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if version != "00" || parts.next().is_some() || trace.len() != 32 || span.len() != 16 || flags.len() != 2 {
+        if version != "00"
+            || parts.next().is_some()
+            || trace.len() != 32
+            || span.len() != 16
+            || flags.len() != 2
+        {
             return None;
         }
         let trace_id = u128::from_str_radix(trace, 16).ok()?;

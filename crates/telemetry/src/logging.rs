@@ -23,7 +23,9 @@ impl std::str::FromStr for LogFormat {
         match s {
             "json" => Ok(Self::Json),
             "pretty" => Ok(Self::Pretty),
-            other => Err(format!("unknown log format `{other}` (expected json or pretty)")),
+            other => Err(format!(
+                "unknown log format `{other}` (expected json or pretty)"
+            )),
         }
     }
 }
@@ -32,7 +34,8 @@ impl std::str::FromStr for LogFormat {
 /// `service` is recorded in the first log line so a log stream names its producer.
 pub fn init_tracing(service: &str, format: LogFormat) -> Result<(), TelemetryError> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) => EnvFilter::try_new(&spec).map_err(|e| TelemetryError::LogFilter(format!("`{spec}`: {e}")))?,
+        Ok(spec) => EnvFilter::try_new(&spec)
+            .map_err(|e| TelemetryError::LogFilter(format!("`{spec}`: {e}")))?,
         Err(_) => EnvFilter::new("info"),
     };
     let builder = tracing_subscriber::fmt()
@@ -47,6 +50,10 @@ pub fn init_tracing(service: &str, format: LogFormat) -> Result<(), TelemetryErr
         LogFormat::Pretty => builder.pretty().try_init(),
     };
     installed.map_err(|_| TelemetryError::SubscriberAlreadySet)?;
-    tracing::info!(service, version = env!("CARGO_PKG_VERSION"), "tracing started");
+    tracing::info!(
+        service,
+        version = env!("CARGO_PKG_VERSION"),
+        "tracing started"
+    );
     Ok(())
 }

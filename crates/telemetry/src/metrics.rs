@@ -17,7 +17,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 /// Batch-size buckets: powers of two up to the largest scorer batch worth configuring.
-const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
+const BATCH_BUCKETS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+];
 
 /// How one message ended, the `outcome` label of `prospector_messages_processed_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +71,10 @@ impl Metrics {
     pub fn new(service: &str, version: &str) -> Result<Self, TelemetryError> {
         let registry = Registry::new();
         let build_info = IntGaugeVec::new(
-            Opts::new("prospector_build_info", "Always 1; labels name the service and its version."),
+            Opts::new(
+                "prospector_build_info",
+                "Always 1; labels name the service and its version.",
+            ),
             &["service", "version"],
         )?;
         registry.register(Box::new(build_info.clone()))?;
@@ -314,7 +319,10 @@ impl ScorerMetrics {
             model_info: register(
                 registry,
                 IntGaugeVec::new(
-                    Opts::new("prospector_model_info", "Always 1 for the model version now loaded."),
+                    Opts::new(
+                        "prospector_model_info",
+                        "Always 1 for the model version now loaded.",
+                    ),
                     &["version", "device", "preset"],
                 )?,
             )?,
@@ -369,7 +377,10 @@ impl EvaluatorMetrics {
             )?,
             images_completed_total: register(
                 registry,
-                IntCounter::new("prospector_images_completed_total", "Images fully processed.")?,
+                IntCounter::new(
+                    "prospector_images_completed_total",
+                    "Images fully processed.",
+                )?,
             )?,
             image_last_progress_timestamp_seconds: register(
                 registry,

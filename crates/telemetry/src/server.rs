@@ -50,7 +50,9 @@ impl Readiness {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, bool>> {
         // A panic while holding this lock cannot leave the map half-updated.
-        self.conditions.lock().unwrap_or_else(PoisonError::into_inner)
+        self.conditions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -76,7 +78,9 @@ impl HttpServer {
         readiness: Readiness,
     ) -> Result<Self, TelemetryError> {
         let bind_error = |source| TelemetryError::Bind { addr, source };
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(bind_error)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let router = Router::new()
             .route("/metrics", get(metrics_handler))

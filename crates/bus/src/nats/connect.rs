@@ -63,7 +63,11 @@ async fn options(config: &NatsConfig, service: &str) -> Result<ConnectOptions, B
             options = options.user_and_password(user.clone(), password.clone())
         }
         (None, None) => {}
-        _ => return Err(BusError::Config("user and password must be set together".into())),
+        _ => {
+            return Err(BusError::Config(
+                "user and password must be set together".into(),
+            ))
+        }
     }
     if let Some(token) = &config.token {
         options = options.token(token.clone());

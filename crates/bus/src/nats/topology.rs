@@ -15,9 +15,7 @@ impl NatsBus {
         let config = &topology.config;
         let mut applied = Vec::new();
         for spec in &topology.streams {
-            let change = self
-                .apply_stream(stream_config(spec, config))
-                .await?;
+            let change = self.apply_stream(stream_config(spec, config)).await?;
             applied.push(item("stream", &spec.name, change));
         }
         for spec in &topology.consumers {
@@ -56,13 +54,21 @@ impl NatsBus {
         Ok(compare(before, &info.config))
     }
 
-    async fn apply_consumer(&self, spec: &ConsumerSpec, replicas: usize) -> Result<Change, BusError> {
+    async fn apply_consumer(
+        &self,
+        spec: &ConsumerSpec,
+        replicas: usize,
+    ) -> Result<Change, BusError> {
         let stream = self
             .jetstream
             .get_stream(&spec.stream)
             .await
             .map_err(|e| topology_error("find", "stream", &spec.stream, e))?;
-        let before = stream.consumer_info(&spec.durable).await.ok().map(|i| i.config);
+        let before = stream
+            .consumer_info(&spec.durable)
+            .await
+            .ok()
+            .map(|i| i.config);
         let created: consumer::PullConsumer = stream
             .create_consumer(consumer::pull::Config {
                 durable_name: Some(spec.durable.clone()),
@@ -83,7 +89,12 @@ impl NatsBus {
         Ok(compare(before, &created.cached_info().config))
     }
 
-    async fn apply_kv(&self, spec: &KvSpec, storage: Storage, replicas: usize) -> Result<Change, BusError> {
+    async fn apply_kv(
+        &self,
+        spec: &KvSpec,
+        storage: Storage,
+        replicas: usize,
+    ) -> Result<Change, BusError> {
         let stream_name = format!("KV_{}", spec.bucket);
         let before = self.stream_config_now(&stream_name).await;
         self.jetstream
@@ -97,10 +108,14 @@ impl NatsBus {
             })
             .await
             .map_err(|e| topology_error("create or update", "kv bucket", &spec.bucket, e))?;
-        let after = self
-            .stream_config_now(&stream_name)
-            .await
-            .ok_or_else(|| topology_error("read back", "kv bucket", &spec.bucket, "missing after creation"))?;
+        let after = self.stream_config_now(&stream_name).await.ok_or_else(|| {
+            topology_error(
+                "read back",
+                "kv bucket",
+                &spec.bucket,
+                "missing after creation",
+            )
+        })?;
         Ok(compare(before, &after))
     }
 
@@ -172,4 +187,3 @@ fn stream_config(spec: &StreamSpec, config: &crate::TopologyConfig) -> stream::C
         ..Default::default()
     }
 }
-
