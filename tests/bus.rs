@@ -160,6 +160,41 @@ fn spawn_scorer<B: Bus>(
     })
 }
 
+/// Runs `workers` scorer runners on `bus` until each stream holds its expected number
+/// of messages, lets them run a moment longer (so a wrong extra delivery would show),
+/// then shuts them down and waits for them.
+async fn run_scorers_until(
+    bus: &NatsBus,
+    topology: &Topology,
+    stage: &Arc<TestScorer>,
+    metrics: &Metrics,
+    workers: usize,
+    expected: &[(&str, u64)],
+) {
+    let shutdown = CancellationToken::new();
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| spawn_scorer(bus.clone(), topology, stage.clone(), metrics, &shutdown))
+        .collect();
+    eventually(
+        Duration::from_secs(10),
+        &format!("stream counts {expected:?}"),
+        || async {
+            for (stream, count) in expected {
+                if stream_count(bus, stream).await != *count {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shutdown.cancel();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
 async fn publish_raw(bus: &NatsBus, subject: &str, payload: Vec<u8>, msg_id: &str) {
     let mut out = Outgoing::new(subject, &cutout("placeholder")).with_msg_id(msg_id);
     out.payload = payload.into();
@@ -288,19 +323,8 @@ async fn outputs_are_published_and_each_input_acked_exactly_once() {
 
     let stage = TestScorer::new(Behaviour::Score);
     let metrics = metrics();
-    let shutdown = CancellationToken::new();
-    let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
-    eventually(
-        Duration::from_secs(10),
-        "five scores and an empty queue",
-        || async {
-            stream_count(&bus, SCORES_STREAM).await == 5
-                && stream_count(&bus, CUTOUTS_STREAM).await == 0
-        },
-    )
-    .await;
-    shutdown.cancel();
-    worker.await.unwrap();
+    let expected = [(SCORES_STREAM, 5), (CUTOUTS_STREAM, 0)];
+    run_scorers_until(&bus, &topology, &stage, &metrics, 1, &expected).await;
 
     assert_eq!(stage.calls(), 5, "each input handled once");
     let info = consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await;
@@ -368,19 +392,8 @@ async fn poison_messages_are_dead_lettered_and_the_next_good_message_is_processe
 
     let stage = TestScorer::new(Behaviour::Score);
     let metrics = metrics();
-    let shutdown = CancellationToken::new();
-    let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
-    eventually(
-        Duration::from_secs(10),
-        "three dead letters and one score",
-        || async {
-            stream_count(&bus, DEAD_STREAM).await == 3
-                && stream_count(&bus, SCORES_STREAM).await == 1
-        },
-    )
-    .await;
-    shutdown.cancel();
-    worker.await.unwrap();
+    let expected = [(DEAD_STREAM, 3), (SCORES_STREAM, 1)];
+    run_scorers_until(&bus, &topology, &stage, &metrics, 1, &expected).await;
 
     let dead: Vec<_> = stream_messages(&bus, DEAD_STREAM).await;
     assert!(dead
@@ -448,16 +461,7 @@ async fn a_message_failing_every_delivery_is_dead_lettered_after_max_deliver() {
 
     let stage = TestScorer::new(Behaviour::AlwaysTransient);
     let metrics = metrics();
-    let shutdown = CancellationToken::new();
-    let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
-    eventually(Duration::from_secs(10), "a dead letter", || async {
-        stream_count(&bus, DEAD_STREAM).await == 1
-    })
-    .await;
-    // Give a wrong implementation the chance to deliver it a fourth time.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    shutdown.cancel();
-    worker.await.unwrap();
+    run_scorers_until(&bus, &topology, &stage, &metrics, 1, &[(DEAD_STREAM, 1)]).await;
 
     assert_eq!(*stage.deliveries_seen.lock().unwrap(), [1, 2, 3]);
     let letter =
@@ -495,20 +499,8 @@ async fn a_slow_stage_keeps_its_message_with_in_progress_acks() {
 
     let stage = TestScorer::new(Behaviour::Slow(ack_wait * 3));
     let metrics = metrics();
-    let shutdown = CancellationToken::new();
-    let workers = [
-        spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown),
-        spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown),
-    ];
-    eventually(Duration::from_secs(10), "the slow score", || async {
-        stream_count(&bus, SCORES_STREAM).await == 1
-            && stream_count(&bus, CUTOUTS_STREAM).await == 0
-    })
-    .await;
-    shutdown.cancel();
-    for worker in workers {
-        worker.await.unwrap();
-    }
+    let expected = [(SCORES_STREAM, 1), (CUTOUTS_STREAM, 0)];
+    run_scorers_until(&bus, &topology, &stage, &metrics, 2, &expected).await;
     assert_eq!(stage.calls(), 1, "the second worker never got the message");
     assert_eq!(
         consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER)
@@ -682,20 +674,9 @@ async fn the_in_process_bus_gives_the_same_outputs_as_nats() {
     let server = NatsServer::start();
     let nats = connect_with_topology(&server, &topology).await;
     nats.publish(parity_inputs()).await.unwrap();
-    let shutdown = CancellationToken::new();
-    let worker = spawn_scorer(
-        nats.clone(),
-        &topology,
-        TestScorer::new(Behaviour::Score),
-        &metrics(),
-        &shutdown,
-    );
-    eventually(Duration::from_secs(10), "all inputs settled", || async {
-        stream_count(&nats, CUTOUTS_STREAM).await == 0
-    })
-    .await;
-    shutdown.cancel();
-    worker.await.unwrap();
+    let stage = TestScorer::new(Behaviour::Score);
+    let expected = [(CUTOUTS_STREAM, 0), (SCORES_STREAM, 3), (DEAD_STREAM, 2)];
+    run_scorers_until(&nats, &topology, &stage, &metrics(), 1, &expected).await;
     let mut from_nats = Vec::new();
     for stream in [SCORES_STREAM, DEAD_STREAM] {
         for m in stream_messages(&nats, stream).await {

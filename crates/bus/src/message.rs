@@ -13,7 +13,9 @@ pub trait BusMessage: prost::Message + Default + Send + Sync + 'static {
     /// The `schema_version` field.
     fn schema_version(&self) -> u32;
     /// The image the message belongs to (empty where none, e.g. a label).
-    fn image_id(&self) -> &str;
+    fn image_id(&self) -> &str {
+        ""
+    }
     /// The source the message is about, where it is about one.
     fn source_id(&self) -> Option<&str> {
         None
@@ -23,115 +25,62 @@ pub trait BusMessage: prost::Message + Default + Send + Sync + 'static {
     fn dedup_key(&self) -> String;
 }
 
-impl BusMessage for ImageRef {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        &self.image_id
-    }
-    fn dedup_key(&self) -> String {
-        self.image_id.clone()
-    }
+/// Implements [`BusMessage`] from field names: the fields whose values, joined by `/`,
+/// form the de-duplication key, and the image and source id fields where there are some.
+macro_rules! bus_message {
+    ($type:ty { key: [$($key:ident),+] $(, image: $image:ident)? $(, source: $source:ident)? }) => {
+        impl BusMessage for $type {
+            fn schema_version(&self) -> u32 {
+                self.schema_version
+            }
+            $(fn image_id(&self) -> &str {
+                &self.$image
+            })?
+            $(fn source_id(&self) -> Option<&str> {
+                Some(&self.$source)
+            })?
+            fn dedup_key(&self) -> String {
+                [$(self.$key.to_string()),+].join("/")
+            }
+        }
+    };
 }
 
-impl BusMessage for TilePlan {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        &self.image_id
-    }
-    fn dedup_key(&self) -> String {
-        self.image_id.clone()
-    }
-}
-
-impl BusMessage for Tile {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        &self.image_id
-    }
-    fn dedup_key(&self) -> String {
-        format!("{}/{}", self.image_id, self.tile_index)
-    }
-}
-
-impl BusMessage for Cutout {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        &self.image_id
-    }
-    fn source_id(&self) -> Option<&str> {
-        Some(&self.source_id)
-    }
-    fn dedup_key(&self) -> String {
-        self.source_id.clone()
-    }
-}
-
-impl BusMessage for Score {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        &self.image_id
-    }
-    fn source_id(&self) -> Option<&str> {
-        Some(&self.source_id)
-    }
-    /// A new model version rescoring a source is a new score, not a duplicate.
-    fn dedup_key(&self) -> String {
-        format!("{}/{}", self.source_id, self.model_version)
-    }
-}
-
-impl BusMessage for ProgressEvent {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        &self.image_id
-    }
-    fn dedup_key(&self) -> String {
-        format!("{}/{}/{}", self.image_id, self.stage, self.tile_index)
-    }
-}
-
-impl BusMessage for Label {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        ""
-    }
-    fn source_id(&self) -> Option<&str> {
-        Some(&self.source_id)
-    }
-    /// Relabelling later is a new label; the same submission repeated is not.
-    fn dedup_key(&self) -> String {
-        format!("{}/{}/{}", self.source_id, self.labeller, self.at_unix_ms)
-    }
-}
-
-impl BusMessage for DeadLetter {
-    fn schema_version(&self) -> u32 {
-        self.schema_version
-    }
-    fn image_id(&self) -> &str {
-        ""
-    }
-    fn dedup_key(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.service, self.original_subject, self.at_unix_ms
-        )
-    }
-}
+bus_message!(ImageRef {
+    key: [image_id],
+    image: image_id
+});
+bus_message!(TilePlan {
+    key: [image_id],
+    image: image_id
+});
+bus_message!(Tile {
+    key: [image_id, tile_index],
+    image: image_id
+});
+bus_message!(Cutout {
+    key: [source_id],
+    image: image_id,
+    source: source_id
+});
+// A new model version rescoring a source is a new score, not a duplicate.
+bus_message!(Score {
+    key: [source_id, model_version],
+    image: image_id,
+    source: source_id
+});
+bus_message!(ProgressEvent {
+    key: [image_id, stage, tile_index],
+    image: image_id
+});
+// Relabelling later is a new label; the same submission repeated is not.
+bus_message!(Label {
+    key: [source_id, labeller, at_unix_ms],
+    source: source_id
+});
+bus_message!(DeadLetter {
+    key: [service, original_subject, at_unix_ms]
+});
 
 /// Why a payload is not a message this build can process. Permanent: redelivering the
 /// same bytes cannot help, so the runner dead-letters them.

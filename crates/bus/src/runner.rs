@@ -495,8 +495,19 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             .await;
             return;
         }
+        tracing::warn!(parent: span, %reason, "transient error");
+        self.redeliver(delivery, span, started).await;
+    }
+
+    /// NAKs with the backoff for this delivery and counts a transient error.
+    async fn redeliver(
+        &self,
+        delivery: &<B::Subscription as Subscription>::Delivery,
+        span: &tracing::Span,
+        started: Instant,
+    ) {
         let delay = self.config.backoff(delivery.deliveries());
-        tracing::warn!(parent: span, %reason, ?delay, "transient error; redelivering");
+        tracing::debug!(parent: span, ?delay, "redelivering");
         if let Err(e) = delivery.nak(delay).await {
             tracing::warn!(parent: span, error = %e, "NAK failed; redelivered after the ack wait");
         }
@@ -544,11 +555,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             }
             Err(e) => {
                 tracing::error!(parent: span, error = %e, "dead letter not published; redelivering the message");
-                if let Err(e) = delivery.nak(self.config.backoff(1)).await {
-                    tracing::warn!(parent: span, error = %e, "NAK failed; redelivered after the ack wait");
-                }
-                self.metrics
-                    .record_message(Outcome::TransientError, started.elapsed());
+                self.redeliver(delivery, span, started).await;
             }
         }
     }
