@@ -35,6 +35,7 @@ struct TestScorer {
     behaviour: Behaviour,
     calls: AtomicU64,
     deliveries_seen: Mutex<Vec<u64>>,
+    batch_sizes: Mutex<Vec<usize>>,
 }
 
 impl TestScorer {
@@ -43,6 +44,7 @@ impl TestScorer {
             behaviour,
             calls: AtomicU64::new(0),
             deliveries_seen: Mutex::new(Vec::new()),
+            batch_sizes: Mutex::new(Vec::new()),
         })
     }
 
@@ -53,6 +55,19 @@ impl TestScorer {
 
 impl Stage for TestScorer {
     type Input = Cutout;
+
+    /// Records the batch size, then scores one cutout at a time.
+    async fn handle_batch(
+        &self,
+        batch: Vec<Incoming<Cutout>>,
+    ) -> Vec<Result<Vec<Outgoing>, StageError>> {
+        self.batch_sizes.lock().unwrap().push(batch.len());
+        let mut results = Vec::new();
+        for input in batch {
+            results.push(self.handle(input).await);
+        }
+        results
+    }
 
     async fn handle(&self, input: Incoming<Cutout>) -> Result<Vec<Outgoing>, StageError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
@@ -144,13 +159,31 @@ fn spawn_scorer<B: Bus>(
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    spawn_scorer_with(
+        bus,
+        topology,
+        stage,
+        metrics,
+        shutdown,
+        fast_runner_config(),
+    )
+}
+
+fn spawn_scorer_with<B: Bus>(
+    bus: B,
+    topology: &Topology,
+    stage: Arc<TestScorer>,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+    config: RunnerConfig,
+) -> tokio::task::JoinHandle<()> {
     let runner = StageRunner::new(
         bus,
         topology.consumer(consumers::SCORER).unwrap().clone(),
         stage,
         metrics,
     )
-    .with_config(fast_runner_config());
+    .with_config(config);
     let shutdown = shutdown.clone();
     tokio::spawn(async move {
         runner
@@ -620,6 +653,22 @@ async fn connecting_without_credentials_to_a_server_that_requires_them_fails_nam
 }
 
 #[tokio::test]
+async fn requiring_tls_from_a_plain_server_fails_with_a_tls_error() {
+    let server = NatsServer::start();
+    let mut config = NatsConfig {
+        servers: vec![server.url()],
+        ..NatsConfig::default()
+    };
+    config.tls.required = true;
+    let err = NatsBus::connect(&config, "tls-test")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&server.url()), "{err}");
+    assert!(err.to_lowercase().contains("tls"), "{err}");
+}
+
+#[tokio::test]
 async fn conflicting_auth_settings_are_refused_before_connecting() {
     let config = NatsConfig {
         token: Some("t".into()),
@@ -829,4 +878,168 @@ async fn consumer_lag_gauges_come_from_the_server() {
     .await;
     shutdown.cancel();
     poller.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_scorer_gets_dynamic_batches_bounded_by_size_and_wait() {
+    let server = NatsServer::start();
+    let topology = fast_topology(Duration::from_secs(5), 3);
+    let bus = connect_with_topology(&server, &topology).await;
+    let queued: Vec<_> = (0..11)
+        .map(|i| Outgoing::new(subjects::CUTOUTS, &cutout(&format!("batch{i}"))))
+        .collect();
+    bus.publish(queued).await.unwrap();
+
+    let stage = TestScorer::new(Behaviour::Score);
+    let metrics = metrics();
+    let shutdown = CancellationToken::new();
+    let config = RunnerConfig {
+        max_batch: 8,
+        max_wait: Duration::from_millis(100),
+        // Far longer than the bound below: a runner that waited for a full batch (or for
+        // the idle timeout) instead of `max_wait` would fail it.
+        idle_poll: Duration::from_secs(4),
+        ..fast_runner_config()
+    };
+    let worker = spawn_scorer_with(
+        bus.clone(),
+        &topology,
+        stage.clone(),
+        &metrics,
+        &shutdown,
+        config,
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the queued cutouts scored",
+        || async { stream_count(&bus, SCORES_STREAM).await == 11 },
+    )
+    .await;
+    assert_eq!(*stage.batch_sizes.lock().unwrap(), [8, 3]);
+
+    let lone = std::time::Instant::now();
+    bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("lone"))])
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the lone cutout scored",
+        || async { stream_count(&bus, SCORES_STREAM).await == 12 },
+    )
+    .await;
+    assert!(
+        lone.elapsed() < Duration::from_secs(2),
+        "a lone message waited {:?} for a batch that never filled",
+        lone.elapsed()
+    );
+    shutdown.cancel();
+    worker.await.unwrap();
+    assert_eq!(*stage.batch_sizes.lock().unwrap(), [8, 3, 1]);
+    let exposition = metrics.encode();
+    assert!(
+        exposition.contains(r#"prospector_batch_size_sum{stage="scorer"} 12"#),
+        "{exposition}"
+    );
+    assert!(exposition.contains(r#"prospector_batch_size_count{stage="scorer"} 3"#));
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_in_flight_message_then_stops_pulling() {
+    let server = NatsServer::start();
+    let topology = fast_topology(Duration::from_secs(5), 3);
+    let bus = connect_with_topology(&server, &topology).await;
+    bus.publish(vec![
+        Outgoing::new(subjects::CUTOUTS, &cutout("first")),
+        Outgoing::new(subjects::CUTOUTS, &cutout("second")),
+    ])
+    .await
+    .unwrap();
+
+    let stage = TestScorer::new(Behaviour::Slow(Duration::from_millis(500)));
+    let metrics = metrics();
+    let shutdown = CancellationToken::new();
+    let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
+    eventually(
+        Duration::from_secs(10),
+        "the first cutout in the stage",
+        || async { stage.calls() == 1 },
+    )
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
+
+    assert_eq!(
+        stage.calls(),
+        1,
+        "nothing pulled after the shutdown request"
+    );
+    assert_eq!(
+        stream_count(&bus, SCORES_STREAM).await,
+        1,
+        "the in-flight message finished"
+    );
+    assert_eq!(
+        stream_count(&bus, CUTOUTS_STREAM).await,
+        1,
+        "the second waits for the next worker"
+    );
+    let info = consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await;
+    assert_eq!(
+        (info.num_ack_pending, info.num_pending),
+        (0, 1),
+        "no message left held"
+    );
+}
+
+#[tokio::test]
+async fn the_runner_carries_on_after_the_server_restarts() {
+    let mut server = NatsServer::start_with(NatsServerOptions {
+        monitoring: true,
+        ..NatsServerOptions::default()
+    });
+    let topology = fast_topology(Duration::from_secs(5), 3);
+    let bus = connect_with_topology(&server, &topology).await;
+    let jsz = format!("{}/jsz", server.monitoring_url().unwrap());
+    let (status, body) = tokio::task::spawn_blocking(move || prospector_tests::http_get(&jsz))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("\"streams\": 12"),
+        "the monitoring port reports the topology: {body}"
+    );
+    bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("before"))])
+        .await
+        .unwrap();
+    let stage = TestScorer::new(Behaviour::Score);
+    let metrics = metrics();
+    let shutdown = CancellationToken::new();
+    let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
+    eventually(Duration::from_secs(10), "the first score", || async {
+        stream_count(&bus, SCORES_STREAM).await == 1
+    })
+    .await;
+
+    server.restart();
+    // Publishing waits for the client to reconnect; the streams are on disk.
+    let after: Vec<_> = ["after1", "after2"]
+        .iter()
+        .map(|s| Outgoing::new(subjects::CUTOUTS, &cutout(s)))
+        .collect();
+    eventually(
+        Duration::from_secs(10),
+        "publishing after the restart",
+        || {
+            let (bus, after) = (bus.clone(), after.clone());
+            async move { bus.publish(after).await.is_ok() }
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(10), "all three scores", || async {
+        stream_count(&bus, SCORES_STREAM).await == 3
+            && stream_count(&bus, CUTOUTS_STREAM).await == 0
+    })
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
 }

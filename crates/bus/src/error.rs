@@ -2,10 +2,12 @@
 /// subject involved so an operator can act on the message alone.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    #[error("cannot connect to NATS at {servers}: {source}")]
+    #[error("cannot connect to NATS at {servers}: {source}{hint}")]
     Connect {
         servers: String,
         source: async_nats::ConnectError,
+        /// What to check, given the error and the settings (may be empty).
+        hint: &'static str,
     },
     #[error("NATS connection settings are invalid: {0}")]
     Config(String),

@@ -2,7 +2,7 @@
 
 use super::NatsBus;
 use crate::{BusError, NatsConfig};
-use async_nats::{ConnectOptions, Event, ServerAddr};
+use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerAddr};
 
 impl NatsBus {
     /// Connects with `config`; `service` names the connection when the config does not.
@@ -26,6 +26,7 @@ impl NatsBus {
             .await
             .map_err(|source| BusError::Connect {
                 servers: config.servers.join(", "),
+                hint: hint(config, source.kind()),
                 source,
             })?;
         tracing::info!(servers = %config.servers.join(", "), "connected to NATS");
@@ -104,4 +105,20 @@ async fn options(config: &NatsConfig, service: &str) -> Result<ConnectOptions, B
         options = options.retry_on_initial_connect();
     }
     Ok(options)
+}
+
+/// Turns a low-level failure into what an operator should check.
+fn hint(config: &NatsConfig, kind: ConnectErrorKind) -> &'static str {
+    match kind {
+        ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
+            " (check the configured user/password, token, nkey_seed or creds_file)"
+        }
+        ConnectErrorKind::Io | ConnectErrorKind::Tls if config.tls.required => {
+            " (TLS is required by this client: does the server offer TLS on that port, and is its certificate signed by the configured CA?)"
+        }
+        ConnectErrorKind::TimedOut | ConnectErrorKind::Io => {
+            " (is the server running and reachable from here?)"
+        }
+        _ => "",
+    }
 }
