@@ -3,9 +3,9 @@
 //! de-duplication after a crash), authentication, and parity with the in-process bus.
 
 use async_nats::jetstream;
-use prospector_bus::topology::{consumers, subjects, ConsumerSettings};
+use prospector_bus::topology::{consumers, subjects, ConsumerSettings, StreamLimits};
 use prospector_bus::{
-    Bus, CancellationToken, Change, InProcessBus, Incoming, NatsBus, NatsConfig, Outgoing,
+    Bus, CancellationToken, Change, Discard, InProcessBus, Incoming, NatsBus, NatsConfig, Outgoing,
     PublishReceipt, RunnerConfig, Stage, StageError, StageRunner, Storage, Subscription, Topology,
     TopologyConfig, TraceContext,
 };
@@ -1042,4 +1042,68 @@ async fn the_runner_carries_on_after_the_server_restarts() {
     .await;
     shutdown.cancel();
     worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_downstream_stream_holds_the_input_without_spending_its_deliveries() {
+    let server = NatsServer::start();
+    let mut config = TopologyConfig {
+        consumer: ConsumerSettings {
+            ack_wait: Duration::from_secs(1),
+            max_deliver: 2,
+            max_ack_pending: 100,
+        },
+        ..TopologyConfig::default()
+    };
+    config.history = StreamLimits {
+        max_messages: 2,
+        discard: Discard::New,
+        ..config.history
+    };
+    let topology = Topology::new(config);
+    let bus = connect_with_topology(&server, &topology).await;
+    let inputs = ["full1", "full2", "full3"]
+        .iter()
+        .map(|s| Outgoing::new(subjects::CUTOUTS, &cutout(s)))
+        .collect();
+    bus.publish(inputs).await.unwrap();
+
+    let stage = TestScorer::new(Behaviour::Score);
+    let metrics = metrics();
+    let shutdown = CancellationToken::new();
+    let worker = spawn_scorer(bus.clone(), &topology, stage.clone(), &metrics, &shutdown);
+    eventually(
+        Duration::from_secs(10),
+        "the scores stream full",
+        || async { stream_count(&bus, SCORES_STREAM).await == 2 },
+    )
+    .await;
+    // Longer than two ack waits: a runner that NAKed would have used both deliveries and
+    // dead-lettered the third cutout by now; one without in-progress acks would lose it
+    // to a redelivery.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(stream_count(&bus, DEAD_STREAM).await, 0);
+    let info = consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await;
+    assert_eq!(
+        (info.num_ack_pending, info.num_redelivered),
+        (1, 0),
+        "the third cutout is held, not redelivered"
+    );
+
+    // The evaluator catches up: room downstream again.
+    let scores = bus.jetstream().get_stream(SCORES_STREAM).await.unwrap();
+    scores.purge().await.unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the held score published",
+        || async {
+            stream_count(&bus, SCORES_STREAM).await == 1
+                && stream_count(&bus, CUTOUTS_STREAM).await == 0
+        },
+    )
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
+    assert_eq!(*stage.deliveries_seen.lock().unwrap(), [1, 1, 1]);
+    assert_eq!(stream_count(&bus, DEAD_STREAM).await, 0);
 }

@@ -33,6 +33,11 @@ pub enum BusError {
     Fetch { consumer: String, message: String },
     #[error("publishing to `{subject}` failed: {message}")]
     Publish { subject: String, message: String },
+    /// The destination is full (a bounded stream refusing new messages) or the server
+    /// did not answer in time: not the message's fault, so the runner waits and retries
+    /// the publish in place instead of spending the message's deliveries.
+    #[error("`{subject}` cannot take more messages now: {message}")]
+    Backpressure { subject: String, message: String },
     #[error("acknowledging a message from `{subject}` failed: {message}")]
     Ack { subject: String, message: String },
     #[error("no consumer `{0}` is declared in the topology")]

@@ -106,6 +106,22 @@ async fn consumer_info(
         .map_err(|e| consumer_error(e.to_string()))
 }
 
+/// Sorts a publish failure into backpressure (retry later, in place) or a failure.
+fn publish_error(subject: &str, error: jetstream::context::PublishError) -> BusError {
+    use jetstream::context::PublishErrorKind;
+    let message = error.to_string();
+    // A bounded stream with `discard: new` refuses with "maximum messages/bytes exceeded".
+    let full = message.contains("maximum messages") || message.contains("maximum bytes");
+    let subject = subject.to_owned();
+    match error.kind() {
+        PublishErrorKind::TimedOut
+        | PublishErrorKind::BrokenPipe
+        | PublishErrorKind::MaxAckPending => BusError::Backpressure { subject, message },
+        PublishErrorKind::Other if full => BusError::Backpressure { subject, message },
+        _ => BusError::Publish { subject, message },
+    }
+}
+
 pub(crate) fn topology_error(
     action: &'static str,
     kind: &'static str,
@@ -124,10 +140,6 @@ impl Bus for NatsBus {
     type Subscription = NatsSubscription;
 
     async fn publish(&self, messages: Vec<Outgoing>) -> Result<Vec<PublishReceipt>, BusError> {
-        let publish_error = |subject: &str, e: &dyn std::fmt::Display| BusError::Publish {
-            subject: subject.to_owned(),
-            message: e.to_string(),
-        };
         // Send everything first, then collect the acks: one round trip for the batch.
         let mut pending = Vec::with_capacity(messages.len());
         for message in messages {
@@ -146,12 +158,12 @@ impl Bus for NatsBus {
                 .jetstream
                 .publish_with_headers(message.subject.clone(), headers, message.payload)
                 .await
-                .map_err(|e| publish_error(&message.subject, &e))?;
+                .map_err(|e| publish_error(&message.subject, e))?;
             pending.push((message.subject, ack));
         }
         let mut receipts = Vec::with_capacity(pending.len());
         for (subject, ack) in pending {
-            let ack = ack.await.map_err(|e| publish_error(&subject, &e))?;
+            let ack = ack.await.map_err(|e| publish_error(&subject, e))?;
             receipts.push(PublishReceipt {
                 subject,
                 sequence: ack.sequence,

@@ -272,7 +272,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                 Ok(batch) => {
                     failed_pulls = 0;
                     if !batch.is_empty() {
-                        self.process(batch).await;
+                        self.process(batch, &shutdown).await;
                     }
                 }
                 Err(e) => {
@@ -290,7 +290,11 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         Ok(())
     }
 
-    async fn process(&self, batch: Vec<<B::Subscription as Subscription>::Delivery>) {
+    async fn process(
+        &self,
+        batch: Vec<<B::Subscription as Subscription>::Delivery>,
+        shutdown: &CancellationToken,
+    ) {
         let started = Instant::now();
         let mut accepted = Vec::with_capacity(batch.len());
         let mut inputs = Vec::with_capacity(batch.len());
@@ -375,7 +379,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         }
         let deliveries: Vec<_> = succeeded.iter().map(|a| &a.delivery).collect();
         match self
-            .keep_alive(&deliveries, self.bus.publish(outputs))
+            .keep_alive(&deliveries, self.publish_outputs(outputs, shutdown))
             .await
         {
             Ok(_) => {
@@ -386,6 +390,35 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                     self.retry(&item.delivery, &item.span, e.to_string(), started)
                         .await;
                 }
+            }
+        }
+    }
+
+    /// Publishes the outputs, waiting and retrying in place while the destination pushes
+    /// back (a full stream, a server not answering): the inputs stay in progress, this
+    /// worker stops pulling, and the backlog stays upstream in its bounded stream. Gives
+    /// up only on another error or at shutdown.
+    async fn publish_outputs(
+        &self,
+        outputs: Vec<Outgoing>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), BusError> {
+        let mut attempts: u64 = 0;
+        loop {
+            match self.bus.publish(outputs.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e @ BusError::Backpressure { .. }) if !shutdown.is_cancelled() => {
+                    attempts += 1;
+                    let delay = self.config.backoff(attempts);
+                    if attempts == 1 || attempts % 20 == 0 {
+                        tracing::warn!(stage = %self.stage_name(), error = %e, attempts, "downstream full; waiting to publish");
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Err(e),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Err(e) => return Err(e),
             }
         }
     }
