@@ -1,7 +1,7 @@
 //! The metrics exposition every service serves: the names the dashboard and alert rules
 //! are written against, linted by Prometheus's own `promtool`, and the HTTP endpoints.
 
-use prospector_telemetry::{HttpServer, Metrics, Outcome, Readiness};
+use prospector_telemetry::{init_tracing, HttpServer, LogFormat, Metrics, Outcome, Readiness};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -153,4 +153,43 @@ fn shutdown_pair() -> (
     (tx, async move {
         let _ = rx.await;
     })
+}
+
+/// Set in the child process of the JSON log test.
+const LOG_CHILD: &str = "PROSPECTOR_TEST_LOG_CHILD";
+
+#[test]
+fn json_logs_carry_the_ids_of_the_span_they_are_written_in() {
+    if std::env::var_os(LOG_CHILD).is_some() {
+        // The child: the subscriber is process-wide, so it gets a process of its own.
+        init_tracing("log-test", LogFormat::Json).unwrap();
+        let span = tracing::info_span!("message", image_id = "img-7", source_id = "src-9");
+        span.in_scope(|| tracing::warn!(reason = "test", "dead-lettering message"));
+        assert!(
+            init_tracing("log-test", LogFormat::Json).is_err(),
+            "a second install is refused"
+        );
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "json_logs_carry_the_ids_of_the_span_they_are_written_in",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(LOG_CHILD, "1")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{stderr}");
+    let line = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "dead-lettering message")
+        .unwrap_or_else(|| panic!("no JSON line for the event in:\n{stderr}"));
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["span"]["image_id"], "img-7", "{line}");
+    assert_eq!(line["span"]["source_id"], "src-9", "{line}");
+    assert_eq!(line["fields"]["reason"], "test");
 }
