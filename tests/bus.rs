@@ -147,6 +147,23 @@ async fn connect_with_topology(server: &NatsServer, topology: &Topology) -> Nats
     bus
 }
 
+/// A fresh server with the fast topology and the cutouts `sources` queued for the scorer.
+async fn queued_cutouts<S: AsRef<str>>(
+    ack_wait: Duration,
+    max_deliver: i64,
+    sources: impl IntoIterator<Item = S>,
+) -> (NatsServer, Topology, NatsBus) {
+    let server = NatsServer::start();
+    let topology = fast_topology(ack_wait, max_deliver);
+    let bus = connect_with_topology(&server, &topology).await;
+    let inputs = sources
+        .into_iter()
+        .map(|s| Outgoing::new(subjects::CUTOUTS, &cutout(s.as_ref())))
+        .collect();
+    bus.publish(inputs).await.unwrap();
+    (server, topology, bus)
+}
+
 fn metrics() -> Metrics {
     Metrics::new("bus-test", "0").unwrap()
 }
@@ -485,12 +502,7 @@ async fn poison_messages_are_dead_lettered_and_the_next_good_message_is_processe
 
 #[tokio::test]
 async fn a_message_failing_every_delivery_is_dead_lettered_after_max_deliver() {
-    let server = NatsServer::start();
-    let topology = fast_topology(Duration::from_secs(5), 3);
-    let bus = connect_with_topology(&server, &topology).await;
-    bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("flaky"))])
-        .await
-        .unwrap();
+    let (_server, topology, bus) = queued_cutouts(Duration::from_secs(5), 3, ["flaky"]).await;
 
     let stage = TestScorer::new(Behaviour::AlwaysTransient);
     let metrics = metrics();
@@ -522,13 +534,8 @@ async fn a_message_failing_every_delivery_is_dead_lettered_after_max_deliver() {
 
 #[tokio::test]
 async fn a_slow_stage_keeps_its_message_with_in_progress_acks() {
-    let server = NatsServer::start();
     let ack_wait = Duration::from_secs(1);
-    let topology = fast_topology(ack_wait, 3);
-    let bus = connect_with_topology(&server, &topology).await;
-    bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("slow"))])
-        .await
-        .unwrap();
+    let (_server, topology, bus) = queued_cutouts(ack_wait, 3, ["slow"]).await;
 
     let stage = TestScorer::new(Behaviour::Slow(ack_wait * 3));
     let metrics = metrics();
@@ -573,12 +580,7 @@ impl Bus for DiesAfterPublish {
 
 #[tokio::test]
 async fn a_worker_killed_before_acking_is_redelivered_and_its_repeat_publish_dropped() {
-    let server = NatsServer::start();
-    let topology = fast_topology(Duration::from_secs(1), 3);
-    let bus = connect_with_topology(&server, &topology).await;
-    bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("crash"))])
-        .await
-        .unwrap();
+    let (_server, topology, bus) = queued_cutouts(Duration::from_secs(1), 3, ["crash"]).await;
 
     let stage = TestScorer::new(Behaviour::Score);
     let metrics = metrics();
@@ -852,16 +854,8 @@ async fn the_in_process_bus_redelivers_what_a_dead_worker_held_and_drops_duplica
 
 #[tokio::test]
 async fn consumer_lag_gauges_come_from_the_server() {
-    let server = NatsServer::start();
-    let topology = fast_topology(Duration::from_secs(5), 3);
-    let bus = connect_with_topology(&server, &topology).await;
-    bus.publish(
-        (0..4)
-            .map(|i| Outgoing::new(subjects::CUTOUTS, &cutout(&format!("lag{i}"))))
-            .collect(),
-    )
-    .await
-    .unwrap();
+    let sources = (0..4).map(|i| format!("lag{i}"));
+    let (_server, topology, bus) = queued_cutouts(Duration::from_secs(5), 3, sources).await;
     let metrics = metrics();
     let shutdown = CancellationToken::new();
     let poller = bus.spawn_consumer_metrics(
@@ -882,13 +876,8 @@ async fn consumer_lag_gauges_come_from_the_server() {
 
 #[tokio::test]
 async fn the_scorer_gets_dynamic_batches_bounded_by_size_and_wait() {
-    let server = NatsServer::start();
-    let topology = fast_topology(Duration::from_secs(5), 3);
-    let bus = connect_with_topology(&server, &topology).await;
-    let queued: Vec<_> = (0..11)
-        .map(|i| Outgoing::new(subjects::CUTOUTS, &cutout(&format!("batch{i}"))))
-        .collect();
-    bus.publish(queued).await.unwrap();
+    let sources = (0..11).map(|i| format!("batch{i}"));
+    let (_server, topology, bus) = queued_cutouts(Duration::from_secs(5), 3, sources).await;
 
     let stage = TestScorer::new(Behaviour::Score);
     let metrics = metrics();
@@ -945,15 +934,8 @@ async fn the_scorer_gets_dynamic_batches_bounded_by_size_and_wait() {
 
 #[tokio::test]
 async fn shutdown_finishes_the_in_flight_message_then_stops_pulling() {
-    let server = NatsServer::start();
-    let topology = fast_topology(Duration::from_secs(5), 3);
-    let bus = connect_with_topology(&server, &topology).await;
-    bus.publish(vec![
-        Outgoing::new(subjects::CUTOUTS, &cutout("first")),
-        Outgoing::new(subjects::CUTOUTS, &cutout("second")),
-    ])
-    .await
-    .unwrap();
+    let (_server, topology, bus) =
+        queued_cutouts(Duration::from_secs(5), 3, ["first", "second"]).await;
 
     let stage = TestScorer::new(Behaviour::Slow(Duration::from_millis(500)));
     let metrics = metrics();

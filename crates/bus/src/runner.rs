@@ -410,7 +410,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                 Err(e @ BusError::Backpressure { .. }) if !shutdown.is_cancelled() => {
                     attempts += 1;
                     let delay = self.config.backoff(attempts);
-                    if attempts == 1 || attempts % 20 == 0 {
+                    if attempts % 20 == 1 {
                         tracing::warn!(stage = %self.stage_name(), error = %e, attempts, "downstream full; waiting to publish");
                     }
                     tokio::select! {
