@@ -315,6 +315,11 @@ async fn topology_is_created_once_and_a_second_start_changes_nothing() {
         second.iter().all(|a| a.change == Change::Unchanged),
         "{second:?}"
     );
+    let scorer_again = bus
+        .ensure_consumer(&topology, consumers::SCORER)
+        .await
+        .unwrap();
+    assert_eq!(scorer_again.change, Change::Unchanged);
     assert_eq!(
         stream_count(&bus, CUTOUTS_STREAM).await,
         1,

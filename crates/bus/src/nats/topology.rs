@@ -38,6 +38,19 @@ impl NatsBus {
         Ok(applied)
     }
 
+    /// Creates or updates one durable consumer of `topology` (its stream must exist).
+    /// What a service with least-privilege credentials runs at start-up, where an
+    /// operator created the streams and buckets with [`NatsBus::ensure_topology`].
+    pub async fn ensure_consumer(
+        &self,
+        topology: &Topology,
+        durable: &str,
+    ) -> Result<Applied, BusError> {
+        let spec = topology.consumer(durable)?;
+        let change = self.apply_consumer(spec, topology.config.replicas).await?;
+        Ok(item("consumer", durable, change))
+    }
+
     async fn stream_config_now(&self, name: &str) -> Option<stream::Config> {
         let mut stream = self.jetstream.get_stream(name).await.ok()?;
         stream.info().await.ok().map(|info| info.config.clone())
