@@ -10,6 +10,57 @@
 //! transient error, dead letters with a reason on a permanent one, content-derived
 //! `Nats-Msg-Id`s so a republished duplicate is dropped, W3C trace context in headers,
 //! and a tracing span per message carrying the image and source ids.
+//!
+//! A service is then a few lines:
+//!
+//! ```no_run
+//! use prospector_bus::topology::{consumers, subjects};
+//! use prospector_bus::{
+//!     shutdown_signal, CancellationToken, Incoming, NatsBus, NatsConfig, Outgoing, Stage,
+//!     StageError, StageRunner, Topology,
+//! };
+//! use prospector_proto::v1::{Cutout, Score};
+//! use std::sync::Arc;
+//!
+//! struct Scorer;
+//!
+//! impl Stage for Scorer {
+//!     type Input = Cutout;
+//!
+//!     async fn handle(&self, input: Incoming<Cutout>) -> Result<Vec<Outgoing>, StageError> {
+//!         let score = Score {
+//!             schema_version: prospector_proto::SCHEMA_VERSION,
+//!             source_id: input.message.source_id,
+//!             image_id: input.message.image_id,
+//!             ..Default::default()
+//!         };
+//!         Ok(vec![Outgoing::new(subjects::SCORES, &score)])
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let metrics = prospector_telemetry::Metrics::new("scorer", env!("CARGO_PKG_VERSION"))?;
+//! let topology = Topology::default();
+//! let bus = NatsBus::connect(&NatsConfig::default(), "scorer").await?;
+//! bus.ensure_consumer(&topology, consumers::SCORER).await?;
+//! let runner = StageRunner::new(
+//!     bus,
+//!     topology.consumer(consumers::SCORER)?.clone(),
+//!     Arc::new(Scorer),
+//!     &metrics,
+//! );
+//! let shutdown = CancellationToken::new();
+//! tokio::spawn({
+//!     let shutdown = shutdown.clone();
+//!     async move {
+//!         shutdown_signal().await;
+//!         shutdown.cancel();
+//!     }
+//! });
+//! runner.run(shutdown).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod config;
 mod error;
