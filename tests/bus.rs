@@ -9,7 +9,7 @@ use prospector_bus::{
     PublishReceipt, RunnerConfig, Stage, StageError, StageRunner, Storage, Subscription, Topology,
     TopologyConfig, TraceContext,
 };
-use prospector_proto::v1::{Cutout, DeadLetter, Score, SourceScores};
+use prospector_proto::v1::{Cutout, DeadLetter, PixelEncoding, Pixels, Score, SourceScores};
 use prospector_proto::SCHEMA_VERSION;
 use prospector_telemetry::Metrics;
 use prospector_tests::{NatsAuth, NatsServer, NatsServerOptions};
@@ -87,6 +87,9 @@ impl Stage for TestScorer {
             image_id: cutout.image_id.clone(),
             model_version: "test-model".into(),
             name: cutout.name,
+            // The gallery's pictures travel with the score.
+            reconstruction: cutout.model_pixels.clone(),
+            model_pixels: cutout.model_pixels,
             scores: Some(SourceScores {
                 anomaly: cutout.tile_index as f64 / 10.0,
                 ..Default::default()
@@ -1093,4 +1096,85 @@ async fn a_full_downstream_stream_holds_the_input_without_spending_its_deliverie
     worker.await.unwrap();
     assert_eq!(*stage.deliveries_seen.lock().unwrap(), [1, 1, 1]);
     assert_eq!(stream_count(&bus, DEAD_STREAM).await, 0);
+}
+
+#[tokio::test]
+async fn an_output_too_large_for_the_server_dead_letters_only_its_own_input() {
+    let server = NatsServer::start_with(NatsServerOptions {
+        extra_config: "max_payload: 4096\n".into(),
+        ..NatsServerOptions::default()
+    });
+    let topology = fast_topology(Duration::from_secs(5), 3);
+    let bus = connect_with_topology(&server, &topology).await;
+    // Its score carries the pixels twice (cutout and reconstruction): over 4 KiB.
+    let big = Cutout {
+        model_pixels: Some(Pixels {
+            width: 640,
+            height: 1,
+            encoding: PixelEncoding::F32Le as i32,
+            data: vec![0; 640 * 4],
+        }),
+        ..cutout("big")
+    };
+    bus.publish(vec![
+        Outgoing::new(subjects::CUTOUTS, &cutout("small1")),
+        Outgoing::new(subjects::CUTOUTS, &big),
+        Outgoing::new(subjects::CUTOUTS, &cutout("small2")),
+    ])
+    .await
+    .unwrap();
+
+    let stage = TestScorer::new(Behaviour::Score);
+    let metrics = metrics();
+    let shutdown = CancellationToken::new();
+    let config = RunnerConfig {
+        max_batch: 8,
+        max_wait: Duration::from_millis(100),
+        ..fast_runner_config()
+    };
+    let worker = spawn_scorer_with(
+        bus.clone(),
+        &topology,
+        stage.clone(),
+        &metrics,
+        &shutdown,
+        config,
+    );
+    eventually(
+        Duration::from_secs(10),
+        "two scores, one dead letter",
+        || async {
+            stream_count(&bus, SCORES_STREAM).await == 2
+                && stream_count(&bus, DEAD_STREAM).await == 1
+                && stream_count(&bus, CUTOUTS_STREAM).await == 0
+        },
+    )
+    .await;
+    shutdown.cancel();
+    worker.await.unwrap();
+
+    assert_eq!(
+        *stage.batch_sizes.lock().unwrap(),
+        [3],
+        "all three in one batch"
+    );
+    assert_eq!(
+        *stage.deliveries_seen.lock().unwrap(),
+        [1, 1, 1],
+        "nothing retried"
+    );
+    let letter =
+        DeadLetter::decode(stream_messages(&bus, DEAD_STREAM).await[0].payload.clone()).unwrap();
+    assert_eq!(Cutout::decode(letter.payload.as_slice()).unwrap(), big);
+    assert!(letter.reason.contains("too large"), "{}", letter.reason);
+    let mut scored: Vec<_> = stream_messages(&bus, SCORES_STREAM)
+        .await
+        .iter()
+        .map(|m| Score::decode(m.payload.clone()).unwrap().source_id)
+        .collect();
+    scored.sort();
+    assert_eq!(scored, ["small1", "small2"]);
+    assert!(metrics
+        .encode()
+        .contains(r#"prospector_dead_letters_total{reason="output_too_large",stage="scorer"} 1"#));
 }

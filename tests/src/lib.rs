@@ -37,6 +37,9 @@ pub struct NatsServerOptions {
     /// Serve the monitoring endpoints (`/varz`, `/jsz`, `/healthz`) on a free port.
     pub monitoring: bool,
     pub auth: Option<NatsAuth>,
+    /// Appended verbatim to the server's configuration file (e.g. `max_payload: 4096`, or
+    /// an `include` of deploy/nats/accounts.conf).
+    pub extra_config: String,
 }
 
 /// A real `nats-server` (from PATH, installed by scripts/bootstrap.sh) with JetStream and
@@ -79,6 +82,7 @@ impl NatsServer {
             }
             None => {}
         }
+        config.push_str(&options.extra_config);
         std::fs::write(dir.path().join("nats-server.conf"), config).expect("server config written");
         let child = spawn_server(&dir);
         let mut server = Self {

@@ -33,6 +33,10 @@ pub enum BusError {
     Fetch { consumer: String, message: String },
     #[error("publishing to `{subject}` failed: {message}")]
     Publish { subject: String, message: String },
+    /// A message exceeds the server's `max_payload` or the stream's maximum message size:
+    /// publishing the same message again cannot succeed.
+    #[error("message for `{subject}` is too large: {message}")]
+    TooLarge { subject: String, message: String },
     /// The destination is full (a bounded stream refusing new messages) or the server
     /// did not answer in time: not the message's fault, so the runner waits and retries
     /// the publish in place instead of spending the message's deliveries.

@@ -113,10 +113,14 @@ fn publish_error(subject: &str, error: jetstream::context::PublishError) -> BusE
     // A bounded stream with `discard: new` refuses with "maximum messages/bytes exceeded".
     let full = message.contains("maximum messages") || message.contains("maximum bytes");
     let subject = subject.to_owned();
+    // A stream's `max_message_size` refuses with "message size exceeds maximum allowed".
+    let too_large = message.contains("message size exceeds maximum");
     match error.kind() {
         PublishErrorKind::TimedOut
         | PublishErrorKind::BrokenPipe
         | PublishErrorKind::MaxAckPending => BusError::Backpressure { subject, message },
+        PublishErrorKind::MaxPayloadExceeded => BusError::TooLarge { subject, message },
+        PublishErrorKind::Other if too_large => BusError::TooLarge { subject, message },
         PublishErrorKind::Other if full => BusError::Backpressure { subject, message },
         _ => BusError::Publish { subject, message },
     }

@@ -62,6 +62,8 @@ pub enum DeadLetterReason {
     Permanent,
     /// Every allowed delivery failed (or crashed its worker).
     MaxDeliveries,
+    /// The stage's outputs exceed the server's or the stream's message size limit.
+    OutputTooLarge,
 }
 
 impl DeadLetterReason {
@@ -71,6 +73,7 @@ impl DeadLetterReason {
             Self::SchemaVersion => "schema_version",
             Self::Permanent => "permanent",
             Self::MaxDeliveries => "max_deliveries",
+            Self::OutputTooLarge => "output_too_large",
         }
     }
 }
@@ -214,12 +217,15 @@ impl<B: Bus, S: Stage> std::fmt::Debug for StageRunner<B, S> {
     }
 }
 
-/// The work of one batch that survived decoding, with what the runner keeps per message.
+/// A message of the batch that survived decoding, with what the runner keeps about it.
 struct Accepted<D> {
     delivery: D,
     span: tracing::Span,
     trace: TraceContext,
 }
+
+/// A message the stage handled, with the outputs to publish before acknowledging it.
+type Handled<D> = (Accepted<D>, Vec<Outgoing>);
 
 impl<B: Bus, S: Stage> StageRunner<B, S> {
     /// A runner for `stage` on `consumer`; the stage name (metrics label, dead-letter
@@ -346,17 +352,19 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         let deliveries: Vec<_> = accepted.iter().map(|a| &a.delivery).collect();
         let results = self.keep_alive(&deliveries, self.call_stage(inputs)).await;
 
-        let mut outputs = Vec::new();
         let mut succeeded = Vec::with_capacity(accepted.len());
         for (item, result) in accepted.into_iter().zip(results) {
             match result {
                 Ok(produced) => {
-                    outputs.extend(produced.into_iter().map(|mut out| {
-                        out.traceparent
-                            .get_or_insert_with(|| item.trace.child().to_header());
-                        out
-                    }));
-                    succeeded.push(item);
+                    let outputs = produced
+                        .into_iter()
+                        .map(|mut out| {
+                            out.traceparent
+                                .get_or_insert_with(|| item.trace.child().to_header());
+                            out
+                        })
+                        .collect();
+                    succeeded.push((item, outputs));
                 }
                 Err(StageError::Permanent(reason)) => {
                     self.dead_letter(
@@ -377,16 +385,66 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         if succeeded.is_empty() {
             return;
         }
-        let deliveries: Vec<_> = succeeded.iter().map(|a| &a.delivery).collect();
-        match self
-            .keep_alive(&deliveries, self.publish_outputs(outputs, shutdown))
+        let result = self.publish_group(&succeeded, shutdown).await;
+        if matches!(result, Err(BusError::TooLarge { .. })) && succeeded.len() > 1 {
+            // Some message's outputs are too large: publish each message's alone, so
+            // only the culprit is dead-lettered.
+            for item in succeeded {
+                let group = std::slice::from_ref(&item);
+                let result = self.publish_group(group, shutdown).await;
+                self.settle(group, result, started).await;
+            }
+        } else {
+            self.settle(&succeeded, result, started).await;
+        }
+    }
+
+    /// Publishes the outputs of a group of handled messages, keeping them in progress.
+    async fn publish_group(
+        &self,
+        group: &[Handled<<B::Subscription as Subscription>::Delivery>],
+        shutdown: &CancellationToken,
+    ) -> Result<(), BusError> {
+        let deliveries: Vec<_> = group.iter().map(|(item, _)| &item.delivery).collect();
+        let outputs = group
+            .iter()
+            .flat_map(|(_, outputs)| outputs.iter().cloned())
+            .collect();
+        self.keep_alive(&deliveries, self.publish_outputs(outputs, shutdown))
             .await
-        {
-            Ok(_) => {
-                join_all(succeeded.iter().map(|item| self.acknowledge(item, started))).await;
+    }
+
+    /// Acknowledges a group whose outputs are stored, or deals with why they are not.
+    async fn settle(
+        &self,
+        group: &[Handled<<B::Subscription as Subscription>::Delivery>],
+        published: Result<(), BusError>,
+        started: Instant,
+    ) {
+        match published {
+            Ok(()) => {
+                join_all(
+                    group
+                        .iter()
+                        .map(|(item, _)| self.acknowledge(item, started)),
+                )
+                .await;
+            }
+            Err(e @ BusError::TooLarge { .. }) => {
+                for (item, _) in group {
+                    let reason = format!("output cannot be published: {e}");
+                    self.dead_letter(
+                        &item.delivery,
+                        &item.span,
+                        DeadLetterReason::OutputTooLarge,
+                        reason,
+                        started,
+                    )
+                    .await;
+                }
             }
             Err(e) => {
-                for item in &succeeded {
+                for (item, _) in group {
                     self.retry(&item.delivery, &item.span, e.to_string(), started)
                         .await;
                 }
