@@ -59,7 +59,8 @@ pub trait Delivery: Send + Sync + 'static {
     fn deliveries(&self) -> u64;
     /// A stable id of the stored message (stream and sequence), for dead-letter ids.
     fn id(&self) -> String;
-    /// Done: the bus will not deliver it again.
+    /// Done: the bus will not deliver it again (an ack lost on the way means one
+    /// redelivery, whose repeated outputs the message ids make harmless).
     fn ack(&self) -> impl Future<Output = Result<(), BusError>> + Send;
     /// Failed for now: deliver again after `delay`.
     fn nak(&self, delay: Duration) -> impl Future<Output = Result<(), BusError>> + Send;
