@@ -132,6 +132,15 @@ fn fast_runner_config() -> RunnerConfig {
     }
 }
 
+/// Batches of up to 8 messages, waiting at most 100 ms after the first.
+fn batching_runner_config() -> RunnerConfig {
+    RunnerConfig {
+        max_batch: 8,
+        max_wait: Duration::from_millis(100),
+        ..fast_runner_config()
+    }
+}
+
 async fn connect(server: &NatsServer) -> NatsBus {
     let config = NatsConfig {
         servers: vec![server.url()],
@@ -891,12 +900,10 @@ async fn the_scorer_gets_dynamic_batches_bounded_by_size_and_wait() {
     let metrics = metrics();
     let shutdown = CancellationToken::new();
     let config = RunnerConfig {
-        max_batch: 8,
-        max_wait: Duration::from_millis(100),
         // Far longer than the bound below: a runner that waited for a full batch (or for
         // the idle timeout) instead of `max_wait` would fail it.
         idle_poll: Duration::from_secs(4),
-        ..fast_runner_config()
+        ..batching_runner_config()
     };
     let worker = spawn_scorer_with(
         bus.clone(),
@@ -1127,11 +1134,7 @@ async fn an_output_too_large_for_the_server_dead_letters_only_its_own_input() {
     let stage = TestScorer::new(Behaviour::Score);
     let metrics = metrics();
     let shutdown = CancellationToken::new();
-    let config = RunnerConfig {
-        max_batch: 8,
-        max_wait: Duration::from_millis(100),
-        ..fast_runner_config()
-    };
+    let config = batching_runner_config();
     let worker = spawn_scorer_with(
         bus.clone(),
         &topology,

@@ -1,7 +1,9 @@
 //! The metrics exposition every service serves: the names the dashboard and alert rules
 //! are written against, linted by Prometheus's own `promtool`, and the HTTP endpoints.
 
-use prospector_telemetry::{init_tracing, HttpServer, LogFormat, Metrics, Outcome, Readiness};
+use prospector_telemetry::{
+    init_tracing, HttpServer, LogFormat, Metrics, Outcome, Readiness, METRIC_NAMES,
+};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -31,29 +33,10 @@ fn populated() -> Metrics {
     metrics
 }
 
-const CONTRACT_NAMES: &[&str] = &[
-    "prospector_messages_processed_total",
-    "prospector_pixels_processed_total",
-    "prospector_stage_latency_seconds",
-    "prospector_batch_size",
-    "prospector_consumer_pending_messages",
-    "prospector_consumer_ack_pending_messages",
-    "prospector_consumer_redelivered_messages",
-    "prospector_dead_letters_total",
-    "prospector_model_info",
-    "prospector_codebook_usage_ratio",
-    "prospector_codebook_perplexity",
-    "prospector_labelled_auc",
-    "prospector_sources_scored_total",
-    "prospector_images_completed_total",
-    "prospector_image_last_progress_timestamp_seconds",
-    "prospector_build_info",
-];
-
 #[test]
 fn every_metric_the_dashboard_uses_is_exposed_under_its_contract_name() {
     let exposition = populated().encode();
-    for name in CONTRACT_NAMES {
+    for name in METRIC_NAMES {
         assert!(
             exposition.contains(&format!("# TYPE {name} ")),
             "{name} missing from\n{exposition}"

@@ -16,6 +16,6 @@ mod server;
 pub use error::TelemetryError;
 pub use logging::{init_tracing, LogFormat};
 pub use metrics::{
-    ConsumerMetrics, EvaluatorMetrics, Metrics, Outcome, ScorerMetrics, StageMetrics,
+    ConsumerMetrics, EvaluatorMetrics, Metrics, Outcome, ScorerMetrics, StageMetrics, METRIC_NAMES,
 };
 pub use server::{HttpServer, Readiness};

@@ -12,6 +12,27 @@ use prometheus::{
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// Every metric family a service may expose: the names `deploy/` (dashboard, alert rules,
+/// autoscalers) is written against.
+pub const METRIC_NAMES: [&str; 16] = [
+    "prospector_messages_processed_total",
+    "prospector_pixels_processed_total",
+    "prospector_stage_latency_seconds",
+    "prospector_batch_size",
+    "prospector_consumer_pending_messages",
+    "prospector_consumer_ack_pending_messages",
+    "prospector_consumer_redelivered_messages",
+    "prospector_dead_letters_total",
+    "prospector_model_info",
+    "prospector_codebook_usage_ratio",
+    "prospector_codebook_perplexity",
+    "prospector_labelled_auc",
+    "prospector_sources_scored_total",
+    "prospector_images_completed_total",
+    "prospector_image_last_progress_timestamp_seconds",
+    "prospector_build_info",
+];
+
 /// Latency buckets (seconds): from a 1 ms NCC to a minute-long tile on a slow node.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
