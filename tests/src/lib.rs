@@ -23,3 +23,185 @@ pub fn tool(name: &str) -> PathBuf {
             panic!("`{name}` is not on PATH: run `bash scripts/bootstrap.sh` and `source scripts/env.sh`")
         })
 }
+
+/// Authentication a test server requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NatsAuth {
+    UserPassword { user: String, password: String },
+    Token(String),
+}
+
+/// Options of a test server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsServerOptions {
+    /// Serve the monitoring endpoints (`/varz`, `/jsz`, `/healthz`) on a free port.
+    pub monitoring: bool,
+    pub auth: Option<NatsAuth>,
+    /// Appended verbatim to the server's configuration file (e.g. `max_payload: 4096`, or
+    /// an `include` of deploy/nats/accounts.conf).
+    pub extra_config: String,
+}
+
+/// A real `nats-server` (from PATH, installed by scripts/bootstrap.sh) with JetStream and
+/// file storage in a temporary folder, on a free loopback port: never the machine's own
+/// server on 4222. Killed when dropped.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    port: u16,
+    monitoring_port: Option<u16>,
+}
+
+impl NatsServer {
+    /// A server with JetStream and no authentication.
+    pub fn start() -> Self {
+        Self::start_with(NatsServerOptions::default())
+    }
+
+    /// A server with the given options; panics (failing the test) with the server's log
+    /// if it does not come up within 10 s.
+    pub fn start_with(options: NatsServerOptions) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder for the server");
+        let port = free_port();
+        let monitoring_port = options.monitoring.then(free_port);
+        let mut config = format!(
+            "listen: 127.0.0.1:{port}\nserver_name: prospector_test\njetstream {{ store_dir: {:?} }}\nlog_file: {:?}\n",
+            dir.path().join("jetstream"),
+            dir.path().join("nats-server.log"),
+        );
+        if let Some(http) = monitoring_port {
+            config.push_str(&format!("http: 127.0.0.1:{http}\n"));
+        }
+        match &options.auth {
+            Some(NatsAuth::UserPassword { user, password }) => config.push_str(&format!(
+                "authorization {{ user: {user:?}, password: {password:?} }}\n"
+            )),
+            Some(NatsAuth::Token(token)) => {
+                config.push_str(&format!("authorization {{ token: {token:?} }}\n"))
+            }
+            None => {}
+        }
+        config.push_str(&options.extra_config);
+        std::fs::write(dir.path().join("nats-server.conf"), config).expect("server config written");
+        let child = spawn_server(&dir);
+        let mut server = Self {
+            child,
+            dir,
+            port,
+            monitoring_port,
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `http://127.0.0.1:<port>` of the monitoring endpoints, when enabled.
+    pub fn monitoring_url(&self) -> Option<String> {
+        self.monitoring_port
+            .map(|p| format!("http://127.0.0.1:{p}"))
+    }
+
+    /// The server's log so far (for assertion messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nats-server.log")).unwrap_or_default()
+    }
+
+    /// Kills the server (as a crash would) and starts it again on the same port with the
+    /// same JetStream storage, for fault tests.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_server(&self.dir);
+        self.wait_until_ready();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Ready when a client connection gets the server's INFO line announcing JetStream.
+    fn wait_until_ready(&mut self) {
+        use std::io::{BufRead, BufReader};
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("nats-server exited ({status}) at start:\n{}", self.log());
+            }
+            if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+                let mut line = String::new();
+                if BufReader::new(stream).read_line(&mut line).is_ok()
+                    && line.starts_with("INFO")
+                    && line.contains("\"jetstream\":true")
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!(
+            "nats-server did not accept connections within 10 s:\n{}",
+            self.log()
+        );
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_server(dir: &tempfile::TempDir) -> std::process::Child {
+    std::process::Command::new(tool("nats-server"))
+        .arg("-c")
+        .arg(dir.path().join("nats-server.conf"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nats-server starts")
+}
+
+/// A loopback port free now (the OS picks it for a listener we close at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A plain HTTP/1.1 GET of `http://host:port/path` (the monitoring and `/metrics`
+/// endpoints); returns the status code and the body. Panics when nothing answers.
+pub fn http_get(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http:// URL: {url}"));
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = std::net::TcpStream::connect(host)
+        .unwrap_or_else(|e| panic!("nothing answers at {url}: {e}"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status from {url}: {response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
