@@ -318,6 +318,46 @@ pub(crate) fn nearest_codes(rows: &Tensor, codebook: &Tensor) -> Result<Tensor> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Preset, TrainConfig};
+    use rand::SeedableRng;
+
+    #[test]
+    fn a_64_pixel_cutout_goes_to_a_16x16_grid_of_d_vectors_and_back() {
+        let arch = TrainConfig::preset(Preset::Baseline).architecture;
+        let net = VqVae::init(&arch, &mut ChaCha8Rng::seed_from_u64(0), Device::Cpu).unwrap();
+        let x = Tensor::f_rand([3, 1, 64, 64], (Kind::Float, Device::Cpu)).unwrap();
+        let z = net.encode(&x).unwrap();
+        assert_eq!(z.size(), [3, 16, 16, 16]);
+        let encoded = net.assign(&z).unwrap();
+        assert_eq!(encoded.flat.size(), [3 * 256, 16]);
+        assert_eq!(encoded.codes.size(), [3 * 256]);
+        let rows = net.codebook.f_index_select(0, &encoded.codes).unwrap();
+        assert_eq!(net.decode(&net.to_grid(&rows).unwrap()).unwrap().size(), [3, 1, 64, 64]);
+    }
+
+    #[test]
+    fn the_nearest_code_is_found_by_euclidean_distance() {
+        let codebook = Tensor::from_slice(&[0.0f32, 0.0, 1.0, 1.0, -2.0, 0.5]).view([3, 2]);
+        let rows = Tensor::from_slice(&[0.9f32, 1.2, -1.5, 0.3, 0.1, -0.1]).view([3, 2]);
+        let codes = Vec::<i64>::try_from(nearest_codes(&rows, &codebook).unwrap()).unwrap();
+        assert_eq!(codes, [1, 2, 0]);
+    }
+
+    #[test]
+    fn initial_weights_follow_keras_initialisers() {
+        let arch = TrainConfig::preset(Preset::Baseline).architecture;
+        let net = VqVae::init(&arch, &mut ChaCha8Rng::seed_from_u64(0), Device::Cpu).unwrap();
+        let tensors = net.named_tensors();
+        let max_abs = |name: &str| {
+            let t = tensors.iter().find(|(n, _)| n == name).unwrap().1;
+            t.abs().max().double_value(&[])
+        };
+        // Glorot bound for conv2: sqrt(6 / ((32 + 64) * 9)).
+        let limit = (6.0f64 / (96.0 * 9.0)).sqrt();
+        assert!(max_abs("encoder.conv2.weight") <= limit && max_abs("encoder.conv2.weight") > 0.9 * limit);
+        assert_eq!(max_abs("encoder.conv2.bias"), 0.0);
+        assert!(max_abs(CODEBOOK) <= 0.05 && max_abs(CODEBOOK) > 0.045);
+    }
 
     #[test]
     fn same_padding_puts_the_odd_pixel_after_as_tensorflow_does() {

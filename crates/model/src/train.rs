@@ -461,3 +461,42 @@ fn resume_checkpoint(
         .restore(state.adam_steps, &|name| lookup_in(&moments, OPTIMIZER_FILE, name))?;
     Ok(Some(state.epochs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
+
+    /// Gradients of one forward pass on random input.
+    fn gradients(preset: Preset) -> BTreeMap<String, f64> {
+        let config = TrainConfig::preset(preset);
+        let mut net = VqVae::init(&config.architecture, &mut rng(0, stream::WEIGHTS), Device::Cpu).unwrap();
+        net.set_trainable(config.quantiser.update == CodebookUpdate::Gradient);
+        let x = Tensor::f_rand([4, 1, 64, 64], (Kind::Float, Device::Cpu)).unwrap() - 0.5;
+        forward(&net, &x, 0.1, &config.quantiser).unwrap().loss.backward();
+        net.named_tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                let g = t.grad();
+                let size = if g.defined() { g.abs().sum(Kind::Double).double_value(&[]) } else { 0.0 };
+                (name, size)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gradients_reach_the_encoder_through_the_quantiser() {
+        let grads = gradients(Preset::Baseline);
+        for name in ["encoder.conv1.weight", "encoder.conv3.weight", "decoder.deconv1.weight"] {
+            assert!(grads[name] > 0.0, "{name} got no gradient: {grads:?}");
+        }
+        assert!(grads[crate::network::CODEBOOK] > 0.0, "the codebook loss moves the codes");
+    }
+
+    #[test]
+    fn an_ema_codebook_gets_no_gradient() {
+        let grads = gradients(Preset::Improved);
+        assert!(grads["encoder.conv1.weight"] > 0.0);
+        assert_eq!(grads[crate::network::CODEBOOK], 0.0);
+    }
+}
