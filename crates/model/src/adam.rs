@@ -85,7 +85,11 @@ impl Adam {
     }
 
     /// Restores moments from [`state`](Self::state) and the step count.
-    pub(crate) fn restore(&mut self, step: u64, lookup: &dyn Fn(&str) -> Result<Tensor>) -> Result<()> {
+    pub(crate) fn restore(
+        &mut self,
+        step: u64,
+        lookup: &dyn Fn(&str) -> Result<Tensor>,
+    ) -> Result<()> {
         for m in &mut self.moments {
             let first = lookup(&format!("adam.m.{}", m.name))?;
             let second = lookup(&format!("adam.v.{}", m.name))?;

@@ -80,6 +80,8 @@ pub struct ModelCard {
     pub training_data: TrainingData,
     /// One entry per epoch, in order.
     pub epochs: Vec<EpochMetrics>,
+    /// The last epoch's metrics.
+    pub final_metrics: EpochMetrics,
     /// How often each code occurs in the code forms of the training split (the final
     /// weights), K entries: the frequencies behind the rarity score.
     pub code_histogram: Vec<u64>,
@@ -87,13 +89,6 @@ pub struct ModelCard {
     /// Where it was trained ("cpu", "cuda:0") and with how many CPU threads.
     pub device: String,
     pub threads: i32,
-}
-
-impl ModelCard {
-    /// The metrics of the last epoch.
-    pub fn final_metrics(&self) -> Option<&EpochMetrics> {
-        self.epochs.last()
-    }
 }
 
 /// Writes weights and card into `dir` (created if needed); sets the card's version id.

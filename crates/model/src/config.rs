@@ -165,7 +165,7 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         let a = &self.architecture;
         let fail = |m: String| Err(ModelError::Config(m));
-        if a.side < 4 || a.side % 4 != 0 {
+        if a.side < 4 || !a.side.is_multiple_of(4) {
             return fail(format!(
                 "side {} must be a positive multiple of 4 (two stride-2 convolutions)",
                 a.side
@@ -194,7 +194,8 @@ impl TrainConfig {
             return fail("commitment_cost must be finite and >= 0".into());
         }
         if let CodebookUpdate::Ema { decay, epsilon } = q.update {
-            if !(decay > 0.0 && decay < 1.0) || !(epsilon > 0.0) {
+            let in_range = decay > 0.0 && decay < 1.0 && epsilon > 0.0;
+            if !in_range {
                 return fail(format!(
                     "EMA needs 0 < decay < 1 and epsilon > 0, got {decay} and {epsilon}"
                 ));

@@ -43,7 +43,7 @@ pub fn pixels_sha256(pixels: &[f32]) -> String {
 /// Refuses pixels that are not whole `side` x `side` images or hold NaN or infinity.
 pub(crate) fn check_pixels(pixels: &[f32], side: usize) -> Result<usize> {
     let per_image = side * side;
-    if pixels.len() % per_image != 0 {
+    if !pixels.len().is_multiple_of(per_image) {
         return Err(ModelError::Input(format!(
             "{} pixels are not a whole number of {side}x{side} cutouts",
             pixels.len()
@@ -83,7 +83,11 @@ pub(crate) fn epoch_order(train: &[usize], seed: u64, epoch: usize) -> Vec<usize
 /// Population variance of the chosen cutouts' pixels (computed in f64).
 pub(crate) fn pixel_variance(pixels: &[f32], side: usize, indices: &[usize]) -> f64 {
     let per_image = side * side;
-    let images = || indices.iter().flat_map(|&i| &pixels[i * per_image..(i + 1) * per_image]);
+    let images = || {
+        indices
+            .iter()
+            .flat_map(|&i| &pixels[i * per_image..(i + 1) * per_image])
+    };
     let count = (indices.len() * per_image) as f64;
     let mean = images().map(|&v| v as f64).sum::<f64>() / count;
     images().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / count
@@ -100,9 +104,16 @@ pub(crate) fn gather(pixels: &[f32], side: usize, indices: &[usize]) -> Vec<f32>
 }
 
 /// Contiguous cutouts as the network's input: `[N, 1, S, S]` on `device`, minus `shift`.
-pub(crate) fn images_tensor(pixels: &[f32], side: usize, shift: f32, device: Device) -> Result<Tensor> {
+pub(crate) fn images_tensor(
+    pixels: &[f32],
+    side: usize,
+    shift: f32,
+    device: Device,
+) -> Result<Tensor> {
     let s = side as i64;
-    let t = Tensor::f_from_slice(pixels)?.f_view([-1, 1, s, s])?.f_to_device(device)?;
+    let t = Tensor::f_from_slice(pixels)?
+        .f_view([-1, 1, s, s])?
+        .f_to_device(device)?;
     Ok(t.f_sub_scalar(shift as f64)?)
 }
 

@@ -62,7 +62,11 @@ pub fn load_cuda_backend() -> std::result::Result<(), String> {
     let loaded = CUDA_BACKEND.get_or_init(|| {
         let mut candidates = vec![std::path::PathBuf::from("libtorch_cuda.so")];
         if let Some(root) = std::env::var_os("LIBTORCH") {
-            candidates.push(std::path::Path::new(&root).join("lib").join("libtorch_cuda.so"));
+            candidates.push(
+                std::path::Path::new(&root)
+                    .join("lib")
+                    .join("libtorch_cuda.so"),
+            );
         }
         let mut errors = Vec::new();
         for candidate in candidates {

@@ -20,12 +20,17 @@ mod score;
 mod store;
 mod train;
 
-pub use card::{MeanStd, ModelCard, ScoreStats, TrainingData, CARD_FILE, CARD_FORMAT, WEIGHTS_FILE};
+pub use card::{
+    MeanStd, ModelCard, ScoreStats, TrainingData, CARD_FILE, CARD_FORMAT, WEIGHTS_FILE,
+};
 pub use config::{
     AdamConfig, Architecture, CodebookUpdate, KMeansInit, Preset, QuantiserConfig, TrainConfig,
 };
 pub use data::pixels_sha256;
-pub use device::{inference_batch_size, select_device, set_threads, DeviceChoice, DeviceRequest};
+pub use device::{
+    inference_batch_size, load_cuda_backend, select_device, set_threads, DeviceChoice,
+    DeviceRequest,
+};
 pub use error::{ModelError, Result};
 pub use metrics::{code_usage, perplexity, EpochMetrics, SplitMetrics};
 pub use score::{ncc, AnomalyMeasure, Ncc, ScoreOptions, Scorer, SourceScore, CONSTANT_STD};

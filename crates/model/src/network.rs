@@ -104,7 +104,14 @@ impl Layer {
                 let (before, after) = same_padding(n, s.kernel, s.stride);
                 let stride = [s.stride, s.stride];
                 if before == after {
-                    x.f_conv2d(&self.weight, Some(&self.bias), stride, [before; 2], [1, 1], 1)?
+                    x.f_conv2d(
+                        &self.weight,
+                        Some(&self.bias),
+                        stride,
+                        [before; 2],
+                        [1, 1],
+                        1,
+                    )?
                 } else {
                     x.f_constant_pad_nd([before, after, before, after])?
                         .f_conv2d(&self.weight, Some(&self.bias), stride, [0, 0], [1, 1], 1)?
@@ -170,7 +177,9 @@ impl VqVae {
     pub(crate) fn init(arch: &Architecture, rng: &mut ChaCha8Rng, device: Device) -> Result<Self> {
         let uniform = |rng: &mut ChaCha8Rng, shape: &[i64], limit: f32| -> Result<Tensor> {
             let count = shape.iter().product::<i64>() as usize;
-            let values: Vec<f32> = (0..count).map(|_| rng.random_range(-limit..limit)).collect();
+            let values: Vec<f32> = (0..count)
+                .map(|_| rng.random_range(-limit..limit))
+                .collect();
             Ok(Tensor::f_from_slice(&values)?.f_view(shape)?)
         };
         let mut tensors = BTreeMap::new();
@@ -308,8 +317,12 @@ impl VqVae {
 
 /// Index of the nearest row of `codebook` `[K, D]` for each row of `rows` `[M, D]`.
 pub(crate) fn nearest_codes(rows: &Tensor, codebook: &Tensor) -> Result<Tensor> {
-    let row_norms = rows.f_square()?.f_sum_dim_intlist(1i64, true, Kind::Float)?;
-    let code_norms = codebook.f_square()?.f_sum_dim_intlist(1i64, false, Kind::Float)?;
+    let row_norms = rows
+        .f_square()?
+        .f_sum_dim_intlist(1i64, true, Kind::Float)?;
+    let code_norms = codebook
+        .f_square()?
+        .f_sum_dim_intlist(1i64, false, Kind::Float)?;
     let cross = rows.f_mm(&codebook.f_transpose(0, 1)?)?;
     let distances = (row_norms + code_norms).f_sub(&(cross * 2.0))?;
     Ok(distances.f_argmin(1, false)?)
@@ -332,7 +345,10 @@ mod tests {
         assert_eq!(encoded.flat.size(), [3 * 256, 16]);
         assert_eq!(encoded.codes.size(), [3 * 256]);
         let rows = net.codebook.f_index_select(0, &encoded.codes).unwrap();
-        assert_eq!(net.decode(&net.to_grid(&rows).unwrap()).unwrap().size(), [3, 1, 64, 64]);
+        assert_eq!(
+            net.decode(&net.to_grid(&rows).unwrap()).unwrap().size(),
+            [3, 1, 64, 64]
+        );
     }
 
     #[test]
@@ -354,7 +370,10 @@ mod tests {
         };
         // Glorot bound for conv2: sqrt(6 / ((32 + 64) * 9)).
         let limit = (6.0f64 / (96.0 * 9.0)).sqrt();
-        assert!(max_abs("encoder.conv2.weight") <= limit && max_abs("encoder.conv2.weight") > 0.9 * limit);
+        assert!(
+            max_abs("encoder.conv2.weight") <= limit
+                && max_abs("encoder.conv2.weight") > 0.9 * limit
+        );
         assert_eq!(max_abs("encoder.conv2.bias"), 0.0);
         assert!(max_abs(CODEBOOK) <= 0.05 && max_abs(CODEBOOK) > 0.045);
     }

@@ -41,7 +41,10 @@ impl CodebookTrainer {
                 // Each code starts as if it had received itself once.
                 let mut sums = Tensor::f_zeros_like(codebook)?;
                 sums.f_copy_(codebook)?;
-                (Some(Tensor::f_ones([k], (Kind::Float, device))?), Some(sums))
+                (
+                    Some(Tensor::f_ones([k], (Kind::Float, device))?),
+                    Some(sums),
+                )
             }
         };
         Ok(CodebookTrainer {
@@ -131,13 +134,21 @@ impl CodebookTrainer {
         let used = counts.f_gt(0)?;
         let idle = (&self.idle_steps + 1).f_masked_fill(&used, 0)?;
         self.idle_steps.f_copy_(&idle)?;
-        let dead = Vec::<i64>::try_from(self.idle_steps.f_ge(limit as i64)?.f_nonzero()?.f_view([-1])?)?;
+        let dead = Vec::<i64>::try_from(
+            self.idle_steps
+                .f_ge(limit as i64)?
+                .f_nonzero()?
+                .f_view([-1])?,
+        )?;
         let available = rows.size()[0] as usize;
         if dead.is_empty() || available == 0 {
             return Ok(());
         }
         let take = dead.len().min(available);
-        let picks: Vec<i64> = sample(rng, available, take).into_iter().map(|i| i as i64).collect();
+        let picks: Vec<i64> = sample(rng, available, take)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
         let device = codebook.device();
         let dead_index = Tensor::f_from_slice(&dead[..take])?.f_to_device(device)?;
         let seeds = rows.f_index_select(0, &Tensor::f_from_slice(&picks)?.f_to_device(device)?)?;
@@ -171,7 +182,8 @@ impl CodebookTrainer {
         }
         let device: Device = rows.device();
         let starts: Vec<i64> = sample(rng, m, k).into_iter().map(|i| i as i64).collect();
-        let mut centres = rows.f_index_select(0, &Tensor::f_from_slice(&starts)?.f_to_device(device)?)?;
+        let mut centres =
+            rows.f_index_select(0, &Tensor::f_from_slice(&starts)?.f_to_device(device)?)?;
         let mut counts = Tensor::f_zeros([k as i64], (Kind::Float, device))?;
         for _ in 0..iterations {
             let codes = nearest_codes(rows, &centres)?;

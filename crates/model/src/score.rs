@@ -98,7 +98,10 @@ fn ncc_rows(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     let standardise = |t: &Tensor| -> Result<(Tensor, Tensor)> {
         let t = t.f_to_kind(Kind::Double)?;
         let centred = &t - t.f_mean_dim(1i64, true, Kind::Double)?;
-        let std = centred.f_square()?.f_mean_dim(1i64, true, Kind::Double)?.f_sqrt()?;
+        let std = centred
+            .f_square()?
+            .f_mean_dim(1i64, true, Kind::Double)?
+            .f_sqrt()?;
         let defined = std.f_gt(CONSTANT_STD)?;
         // Dividing by 1 where undefined keeps the arithmetic finite; masked below.
         let safe_std = std.f_where_self(&defined, &Tensor::f_ones_like(&std)?)?;
@@ -125,7 +128,12 @@ pub(crate) struct RawScores {
 }
 
 /// Runs the network on contiguous cutouts (one device batch) and scores them.
-pub(crate) fn raw_scores(net: &VqVae, pixels: &[f32], device: Device, reconstructions: bool) -> Result<RawScores> {
+pub(crate) fn raw_scores(
+    net: &VqVae,
+    pixels: &[f32],
+    device: Device,
+    reconstructions: bool,
+) -> Result<RawScores> {
     let _guard = tch::no_grad_guard();
     let arch = net.architecture();
     let x = images_tensor(pixels, arch.side, arch.input_shift, device)?;
@@ -135,10 +143,14 @@ pub(crate) fn raw_scores(net: &VqVae, pixels: &[f32], device: Device, reconstruc
     let n = x.size()[0];
     let (x, recon) = (x.f_view([n, -1])?, recon.f_reshape([n, -1])?);
     let (ncc, defined) = ncc_rows(&x, &recon)?;
-    let mse = (&x - &recon).f_square()?.f_mean_dim(1i64, false, Kind::Double)?;
+    let mse = (&x - &recon)
+        .f_square()?
+        .f_mean_dim(1i64, false, Kind::Double)?;
     let codes = Vec::<i64>::try_from(&encoded.codes)?;
     let reconstructions = if reconstructions {
-        let shifted = recon.f_add_scalar(arch.input_shift as f64)?.f_reshape([-1])?;
+        let shifted = recon
+            .f_add_scalar(arch.input_shift as f64)?
+            .f_reshape([-1])?;
         Some(Vec::<f32>::try_from(&shifted)?)
     } else {
         None
@@ -302,6 +314,12 @@ impl Scorer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scorer_can_move_to_a_worker_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Scorer>();
+    }
 
     #[test]
     fn add_one_smoothing_gives_unseen_codes_the_highest_rarity() {

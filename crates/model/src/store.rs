@@ -29,7 +29,12 @@ fn bad_file(path: &Path, reason: impl std::fmt::Display) -> ModelError {
 pub(crate) fn write_tensors(path: &Path, tensors: &[(String, &Tensor)]) -> Result<()> {
     let on_cpu = tensors
         .iter()
-        .map(|(name, t)| Ok((name.as_str(), t.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?)))
+        .map(|(name, t)| {
+            Ok((
+                name.as_str(),
+                t.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let tmp = temporary(path);
     Tensor::write_safetensors(&on_cpu, &tmp).map_err(|e| bad_file(path, e))?;

@@ -8,21 +8,25 @@
 //!   exactly where the interrupted one stopped (same batches, same moments);
 //! - at the end, the model folder proper: `model.safetensors` and `model-card.json`.
 //!
-//! On the CPU a run is a function of the cutouts, the configuration, the seed and the
-//! number of libtorch threads (libtorch's convolutions may sum in another order with
-//! another thread count); the card records the thread count. CUDA runs are not bitwise
-//! repeatable (cuDNN picks non-deterministic kernels).
+//! On the CPU a run is a function of the cutouts, the configuration (with its seed) and
+//! the number of libtorch threads: with another thread count libtorch's reductions sum in
+//! another order (measured: the loss differs in the 12th digit after one epoch, so the
+//! weights' hash differs). [`TrainOptions::threads`] fixes the count and the card records
+//! it. CUDA runs are not bitwise repeatable (cuDNN may pick non-deterministic kernels).
 
 use crate::adam::Adam;
 use crate::card::{save_model, MeanStd, ModelCard, ScoreStats, TrainingData, CARD_FORMAT};
 use crate::config::{CodebookUpdate, QuantiserConfig, TrainConfig};
-use crate::data::{check_pixels, epoch_order, gather, images_tensor, pixel_variance, pixels_sha256, rng, split, stream};
-use crate::device::{device_name, inference_batch_size};
+use crate::data::{
+    check_pixels, epoch_order, gather, images_tensor, pixel_variance, pixels_sha256, rng, split,
+    stream,
+};
+use crate::device::{device_name, inference_batch_size, set_threads};
 use crate::error::{io_error, ModelError, Result};
 use crate::metrics::{perplexity, EpochMetrics, PassAccumulator, SplitMetrics};
 use crate::network::VqVae;
 use crate::quantiser::{code_counts, CodebookTrainer};
-use crate::score::{neg_log_frequencies, raw_scores, rarity};
+use crate::score::{neg_log_frequencies, rarity, raw_scores};
 use crate::store::{read_json, read_tensors, write_json, write_tensors};
 use prospector_cutouts::CutoutSet;
 use serde::{Deserialize, Serialize};
@@ -45,6 +49,9 @@ pub struct TrainOptions {
     /// Continue from the output folder's checkpoint when there is one. Without it, a
     /// folder holding a checkpoint is refused rather than overwritten.
     pub resume: bool,
+    /// libtorch CPU threads for the run (process-wide); None keeps the current setting.
+    /// Bitwise-repeatable CPU training needs the same count.
+    pub threads: Option<usize>,
 }
 
 /// What training reports as it goes (for a progress bar).
@@ -111,16 +118,24 @@ pub fn train(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ModelCard> {
     config.validate()?;
+    if let Some(threads) = options.threads {
+        set_threads(threads);
+    }
     let data = Dataset::check(set, config)?;
     fs::create_dir_all(out_dir).map_err(io_error(out_dir))?;
-    let mut net = VqVae::init(&config.architecture, &mut rng(config.seed, stream::WEIGHTS), options.device)?;
+    let mut net = VqVae::init(
+        &config.architecture,
+        &mut rng(config.seed, stream::WEIGHTS),
+        options.device,
+    )?;
     net.set_trainable(config.quantiser.update == CodebookUpdate::Gradient);
     let mut learner = Learner {
         codebook: CodebookTrainer::new(&config.quantiser, &net.codebook)?,
         adam: Adam::new(config.adam, &net.trainable_tensors())?,
         net,
     };
-    let mut history = match resume_checkpoint(out_dir, config, &data, &mut learner, options.resume)? {
+    let mut history = match resume_checkpoint(out_dir, config, &data, &mut learner, options.resume)?
+    {
         Some(epochs) => epochs,
         None => {
             learner.kmeans_init(config, &data, options.device)?;
@@ -141,7 +156,13 @@ pub fn train(
         let validation = if data.validation.is_empty() {
             None
         } else {
-            Some(evaluate(&learner.net, config, &data, &data.validation, options.device)?)
+            Some(evaluate(
+                &learner.net,
+                config,
+                &data,
+                &data.validation,
+                options.device,
+            )?)
         };
         history.push(EpochMetrics {
             epoch: epoch + 1,
@@ -162,7 +183,8 @@ pub fn train(
         }
     }
     progress(&Progress::Finalising);
-    let (code_histogram, score_stats) = training_split_statistics(&learner.net, &data, options.device)?;
+    let (code_histogram, score_stats) =
+        training_split_statistics(&learner.net, &data, options.device)?;
     let mut card = ModelCard {
         format: CARD_FORMAT.to_string(),
         version_id: String::new(),
@@ -177,6 +199,10 @@ pub fn train(
             normalisation: set.normalisation().to_string(),
             pixel_variance: data.variance,
         },
+        final_metrics: history
+            .last()
+            .cloned()
+            .ok_or_else(|| ModelError::Config("training ran no epoch".into()))?,
         epochs: history,
         code_histogram,
         score_stats,
@@ -221,7 +247,12 @@ impl<'a> Dataset<'a> {
     /// The cutouts at `indices` as the network's input.
     fn batch(&self, indices: &[usize], config: &TrainConfig, device: Device) -> Result<Tensor> {
         let a = &config.architecture;
-        images_tensor(&gather(self.set.pixels(), a.side, indices), a.side, a.input_shift, device)
+        images_tensor(
+            &gather(self.set.pixels(), a.side, indices),
+            a.side,
+            a.input_shift,
+            device,
+        )
     }
 }
 
@@ -241,11 +272,15 @@ fn forward(net: &VqVae, x: &Tensor, variance: f64, q: &QuantiserConfig) -> Resul
     let encoded = net.assign(&net.encode(x)?)?;
     let rows = encoded.flat;
     let chosen = net.codebook.f_index_select(0, &encoded.codes)?;
-    let commitment = (&rows - chosen.f_detach()?).f_square()?.f_mean(Kind::Float)?;
+    let commitment = (&rows - chosen.f_detach()?)
+        .f_square()?
+        .f_mean(Kind::Float)?;
     let mut vq_loss = commitment * q.commitment_cost;
     if q.update == CodebookUpdate::Gradient {
-        let codebook_loss = (&chosen - rows.f_detach()?).f_square()?.f_mean(Kind::Float)?;
-        vq_loss = vq_loss + codebook_loss;
+        let codebook_loss = (&chosen - rows.f_detach()?)
+            .f_square()?
+            .f_mean(Kind::Float)?;
+        vq_loss += codebook_loss;
     }
     let straight_through = &rows + (&chosen - &rows).f_detach()?;
     let recon = net.decode(&net.to_grid(&straight_through)?)?;
@@ -279,8 +314,13 @@ impl Learner {
             out.loss.f_backward()?;
             self.adam.step()?;
             let counts = code_counts(&out.codes, k)?;
-            self.codebook
-                .after_step(&self.net.codebook, &out.rows, &out.codes, &counts, &mut restarts)?;
+            self.codebook.after_step(
+                &self.net.codebook,
+                &out.rows,
+                &out.codes,
+                &counts,
+                &mut restarts,
+            )?;
             let counts = Vec::<i64>::try_from(&counts)?;
             let recon_loss = out.recon_loss.f_double_value(&[])?;
             let vq_loss = out.vq_loss.f_double_value(&[])?;
@@ -316,19 +356,31 @@ impl Learner {
         let batches = rows.len();
         let rows = Tensor::f_cat(&rows, 0)?;
         let mut kmeans_rng = rng(config.seed, stream::KMEANS);
-        self.codebook
-            .kmeans_init(&self.net.codebook, &rows, kmeans.iterations, batches, &mut kmeans_rng)
+        self.codebook.kmeans_init(
+            &self.net.codebook,
+            &rows,
+            kmeans.iterations,
+            batches,
+            &mut kmeans_rng,
+        )
     }
 }
 
 /// Losses and code statistics of the cutouts at `indices`, without learning.
-fn evaluate(net: &VqVae, config: &TrainConfig, data: &Dataset, indices: &[usize], device: Device) -> Result<SplitMetrics> {
+fn evaluate(
+    net: &VqVae,
+    config: &TrainConfig,
+    data: &Dataset,
+    indices: &[usize],
+    device: Device,
+) -> Result<SplitMetrics> {
     let _guard = tch::no_grad_guard();
     let mut pass = PassAccumulator::new(config.architecture.num_codes);
     for batch in indices.chunks(inference_batch_size(device)) {
         let x = data.batch(batch, config, device)?;
         let out = forward(net, &x, data.variance, &config.quantiser)?;
-        let counts = Vec::<i64>::try_from(&code_counts(&out.codes, config.architecture.num_codes)?)?;
+        let counts =
+            Vec::<i64>::try_from(&code_counts(&out.codes, config.architecture.num_codes)?)?;
         pass.add(
             batch.len(),
             out.recon_loss.f_double_value(&[])?,
@@ -341,7 +393,11 @@ fn evaluate(net: &VqVae, config: &TrainConfig, data: &Dataset, indices: &[usize]
 
 /// The code histogram of the training split under the final weights, and the mean and
 /// spread of `1 - NCC` and rarity over it.
-fn training_split_statistics(net: &VqVae, data: &Dataset, device: Device) -> Result<(Vec<u64>, ScoreStats)> {
+fn training_split_statistics(
+    net: &VqVae,
+    data: &Dataset,
+    device: Device,
+) -> Result<(Vec<u64>, ScoreStats)> {
     let arch = net.architecture();
     let mut one_minus_ncc = Vec::with_capacity(data.train.len());
     let mut codes = Vec::with_capacity(data.train.len() * arch.grid_side().pow(2));
@@ -438,7 +494,16 @@ fn resume_checkpoint(
         ..state.config.clone()
     };
     if same_recipe != *config {
-        return Err(refuse("the training configuration differs from the checkpoint's".into()));
+        return Err(refuse(
+            "the training configuration differs from the checkpoint's".into(),
+        ));
+    }
+    if state.epochs.len() > config.epochs {
+        return Err(refuse(format!(
+            "the checkpoint holds {} epochs, more than the {} asked for",
+            state.epochs.len(),
+            config.epochs
+        )));
     }
     if state.pixels_sha256 != data.sha256 {
         return Err(refuse(format!(
@@ -449,16 +514,23 @@ fn resume_checkpoint(
     let weights = read_tensors(&current.join(WEIGHTS_FILE))?;
     let moments = read_tensors(&current.join(OPTIMIZER_FILE))?;
     let lookup_in = |tensors: &BTreeMap<String, Tensor>, file: &str, name: &str| {
-        tensors.get(name).map(Tensor::shallow_clone).ok_or_else(|| ModelError::BadFile {
-            path: current.join(file),
-            reason: format!("tensor `{name}` is missing"),
-        })
+        tensors
+            .get(name)
+            .map(Tensor::shallow_clone)
+            .ok_or_else(|| ModelError::BadFile {
+                path: current.join(file),
+                reason: format!("tensor `{name}` is missing"),
+            })
     };
-    learner.net.load_values(&|name| lookup_in(&weights, WEIGHTS_FILE, name))?;
-    learner.codebook.restore(&|name| lookup_in(&weights, WEIGHTS_FILE, name))?;
     learner
-        .adam
-        .restore(state.adam_steps, &|name| lookup_in(&moments, OPTIMIZER_FILE, name))?;
+        .net
+        .load_values(&|name| lookup_in(&weights, WEIGHTS_FILE, name))?;
+    learner
+        .codebook
+        .restore(&|name| lookup_in(&weights, WEIGHTS_FILE, name))?;
+    learner.adam.restore(state.adam_steps, &|name| {
+        lookup_in(&moments, OPTIMIZER_FILE, name)
+    })?;
     Ok(Some(state.epochs))
 }
 
@@ -470,15 +542,27 @@ mod tests {
     /// Gradients of one forward pass on random input.
     fn gradients(preset: Preset) -> BTreeMap<String, f64> {
         let config = TrainConfig::preset(preset);
-        let mut net = VqVae::init(&config.architecture, &mut rng(0, stream::WEIGHTS), Device::Cpu).unwrap();
+        let mut net = VqVae::init(
+            &config.architecture,
+            &mut rng(0, stream::WEIGHTS),
+            Device::Cpu,
+        )
+        .unwrap();
         net.set_trainable(config.quantiser.update == CodebookUpdate::Gradient);
         let x = Tensor::f_rand([4, 1, 64, 64], (Kind::Float, Device::Cpu)).unwrap() - 0.5;
-        forward(&net, &x, 0.1, &config.quantiser).unwrap().loss.backward();
+        forward(&net, &x, 0.1, &config.quantiser)
+            .unwrap()
+            .loss
+            .backward();
         net.named_tensors()
             .into_iter()
             .map(|(name, t)| {
                 let g = t.grad();
-                let size = if g.defined() { g.abs().sum(Kind::Double).double_value(&[]) } else { 0.0 };
+                let size = if g.defined() {
+                    g.abs().sum(Kind::Double).double_value(&[])
+                } else {
+                    0.0
+                };
                 (name, size)
             })
             .collect()
@@ -487,10 +571,17 @@ mod tests {
     #[test]
     fn gradients_reach_the_encoder_through_the_quantiser() {
         let grads = gradients(Preset::Baseline);
-        for name in ["encoder.conv1.weight", "encoder.conv3.weight", "decoder.deconv1.weight"] {
+        for name in [
+            "encoder.conv1.weight",
+            "encoder.conv3.weight",
+            "decoder.deconv1.weight",
+        ] {
             assert!(grads[name] > 0.0, "{name} got no gradient: {grads:?}");
         }
-        assert!(grads[crate::network::CODEBOOK] > 0.0, "the codebook loss moves the codes");
+        assert!(
+            grads[crate::network::CODEBOOK] > 0.0,
+            "the codebook loss moves the codes"
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ fn ncc_value(a: &[f32], b: &[f32]) -> f64 {
 }
 
 fn varied_image() -> Vec<f32> {
-    (0..64).map(|i| ((i * 37 % 23) as f32 * 0.1).sin() + 0.01 * i as f32).collect()
+    (0..64)
+        .map(|i| ((i * 37 % 23) as f32 * 0.1).sin() + 0.01 * i as f32)
+        .collect()
 }
 
 #[test]
@@ -28,7 +30,10 @@ fn a_positive_change_of_brightness_and_contrast_changes_nothing() {
     let dimmer: Vec<f32> = x.iter().map(|v| 0.5 * v - 1.0).collect();
     assert!((ncc_value(&x, &brighter) - reference).abs() < 1e-6);
     assert!((ncc_value(&dimmer, &y) - reference).abs() < 1e-6);
-    assert!(reference.abs() < 0.99, "the test images must differ: {reference}");
+    assert!(
+        reference.abs() < 0.99,
+        "the test images must differ: {reference}"
+    );
 }
 
 #[test]

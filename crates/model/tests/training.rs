@@ -17,18 +17,23 @@ fn metrics_without_time(card: &ModelCard) -> Vec<EpochMetrics> {
 
 #[test]
 fn both_recipes_learn_and_only_the_improved_one_keeps_its_codebook_in_use() {
-    common::single_thread();
     let set = blobs_and_doubles(80, TINY_SIDE, 1);
     let epochs = 8;
     let mut cards = Vec::new();
     for preset in [Preset::Baseline, Preset::Improved] {
         let dir = tempfile::tempdir().unwrap();
         let (mut steps, mut ends) = (0, 0);
-        let card = train(&set, &tiny_config(preset, epochs), dir.path(), &cpu(false), &mut |p: &Progress| match p {
-            Progress::Step { .. } => steps += 1,
-            Progress::Epoch(_) => ends += 1,
-            _ => {}
-        })
+        let card = train(
+            &set,
+            &tiny_config(preset, epochs),
+            dir.path(),
+            &cpu(false),
+            &mut |p: &Progress| match p {
+                Progress::Step { .. } => steps += 1,
+                Progress::Epoch(_) => ends += 1,
+                _ => {}
+            },
+        )
         .unwrap();
         // 64 training cutouts in batches of 16.
         assert_eq!((steps, ends), (4 * epochs, epochs));
@@ -45,7 +50,11 @@ fn both_recipes_learn_and_only_the_improved_one_keeps_its_codebook_in_use() {
     let (baseline, improved) = (&cards[0], &cards[1]);
     let val = |card: &ModelCard, epoch: usize| card.epochs[epoch].validation.unwrap();
     // The baseline collapses onto a few codes (its known failure)...
-    assert!(val(baseline, epochs - 1).perplexity < 2.0, "{:?}", val(baseline, epochs - 1));
+    assert!(
+        val(baseline, epochs - 1).perplexity < 2.0,
+        "{:?}",
+        val(baseline, epochs - 1)
+    );
     // ...the improved recipe spreads its use as it learns.
     assert!(val(improved, epochs - 1).perplexity > 2.0 * val(improved, 0).perplexity);
     assert!(val(improved, epochs - 1).perplexity > 3.0 * val(baseline, epochs - 1).perplexity);
@@ -54,7 +63,6 @@ fn both_recipes_learn_and_only_the_improved_one_keeps_its_codebook_in_use() {
 
 #[test]
 fn the_same_seed_gives_the_same_weights() {
-    common::single_thread();
     let set = blobs_and_doubles(48, TINY_SIDE, 2);
     // The improved recipe draws from every random stream: k-means, restarts, order.
     let config = tiny_config(Preset::Improved, 2);
@@ -62,16 +70,23 @@ fn the_same_seed_gives_the_same_weights() {
         .map(|_| train_quietly(&set, &config, tempfile::tempdir().unwrap().path(), false))
         .collect();
     assert_eq!(runs[0].version_id, runs[1].version_id);
-    assert_eq!(metrics_without_time(&runs[0]), metrics_without_time(&runs[1]));
+    assert_eq!(
+        metrics_without_time(&runs[0]),
+        metrics_without_time(&runs[1])
+    );
     let mut other_seed = config.clone();
     other_seed.seed += 1;
-    let other = train_quietly(&set, &other_seed, tempfile::tempdir().unwrap().path(), false);
+    let other = train_quietly(
+        &set,
+        &other_seed,
+        tempfile::tempdir().unwrap().path(),
+        false,
+    );
     assert_ne!(other.version_id, runs[0].version_id);
 }
 
 #[test]
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
-    common::single_thread();
     let set = blobs_and_doubles(48, TINY_SIDE, 3);
     let config = tiny_config(Preset::Improved, 3);
     let straight = train_quietly(&set, &config, tempfile::tempdir().unwrap().path(), false);
@@ -81,28 +96,58 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     assert_eq!(first_epoch.epochs.len(), 1);
 
     // Without `resume`, the checkpoint is not overwritten.
-    let err = train(&set, &config, dir.path(), &cpu(false), &mut |_: &Progress| {}).unwrap_err();
+    let err = train(
+        &set,
+        &config,
+        dir.path(),
+        &cpu(false),
+        &mut |_: &Progress| {},
+    )
+    .unwrap_err();
     assert!(matches!(err, ModelError::Resume { .. }), "{err}");
     assert!(err.to_string().contains("resume it"), "{err}");
     // Other cutouts cannot continue it.
     let other = blobs_and_doubles(48, TINY_SIDE, 4);
-    let err = train(&other, &config, dir.path(), &cpu(true), &mut |_: &Progress| {}).unwrap_err();
+    let err = train(
+        &other,
+        &config,
+        dir.path(),
+        &cpu(true),
+        &mut |_: &Progress| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("pixel hash"), "{err}");
     // Nor another recipe.
     let mut other_recipe = config.clone();
     other_recipe.adam.learning_rate *= 2.0;
-    let err = train(&set, &other_recipe, dir.path(), &cpu(true), &mut |_: &Progress| {}).unwrap_err();
+    let err = train(
+        &set,
+        &other_recipe,
+        dir.path(),
+        &cpu(true),
+        &mut |_: &Progress| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("configuration differs"), "{err}");
 
     let mut resumed_from = None;
-    let resumed = train(&set, &config, dir.path(), &cpu(true), &mut |p: &Progress| {
-        if let Progress::Started { resumed_epochs, .. } = p {
-            resumed_from = Some(*resumed_epochs);
-        }
-    })
+    let resumed = train(
+        &set,
+        &config,
+        dir.path(),
+        &cpu(true),
+        &mut |p: &Progress| {
+            if let Progress::Started { resumed_epochs, .. } = p {
+                resumed_from = Some(*resumed_epochs);
+            }
+        },
+    )
     .unwrap();
     assert_eq!(resumed_from, Some(1));
-    assert_eq!(metrics_without_time(&resumed), metrics_without_time(&straight));
+    assert_eq!(
+        metrics_without_time(&resumed),
+        metrics_without_time(&straight)
+    );
     assert_eq!(resumed.version_id, straight.version_id);
 }
 
@@ -111,14 +156,33 @@ fn training_refuses_cutouts_that_do_not_fit() {
     let config = tiny_config(Preset::Baseline, 1);
     let dir = tempfile::tempdir().unwrap();
     let wrong_side = blobs_and_doubles(8, 2 * TINY_SIDE, 5);
-    let err = train(&wrong_side, &config, dir.path(), &cpu(false), &mut |_: &Progress| {}).unwrap_err();
-    assert!(err.to_string().contains("32x32 cutouts, the configuration expects 16x16"), "{err}");
+    let err = train(
+        &wrong_side,
+        &config,
+        dir.path(),
+        &cpu(false),
+        &mut |_: &Progress| {},
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("32x32 cutouts, the configuration expects 16x16"),
+        "{err}"
+    );
 
     let mut flat = prospector_cutouts::CutoutSet::new(TINY_SIDE, "none");
     for i in 0..4 {
-        flat.push(common::record(i), &vec![0.5; TINY_SIDE * TINY_SIDE]).unwrap();
+        flat.push(common::record(i), &vec![0.5; TINY_SIDE * TINY_SIDE])
+            .unwrap();
     }
-    let err = train(&flat, &config, dir.path(), &cpu(false), &mut |_: &Progress| {}).unwrap_err();
+    let err = train(
+        &flat,
+        &config,
+        dir.path(),
+        &cpu(false),
+        &mut |_: &Progress| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("zero pixel variance"), "{err}");
 
     let mut bad = config.clone();

@@ -30,14 +30,15 @@ pub fn record(i: usize) -> CutoutRecord {
     record_labelled(i, Label::Unlabelled)
 }
 
-/// Runs libtorch on one thread: the machine is shared, and the tests already run in
-/// parallel with each other.
-pub fn single_thread() {
-    prospector_model::set_threads(1);
-}
-
 /// Adds an elliptical Gaussian of peak `amp` at (cx, cy) with widths (sx, sy) rotated by `pa`.
-fn add_gaussian(img: &mut [f32], side: usize, (cx, cy): (f32, f32), (sx, sy): (f32, f32), pa: f32, amp: f32) {
+fn add_gaussian(
+    img: &mut [f32],
+    side: usize,
+    (cx, cy): (f32, f32),
+    (sx, sy): (f32, f32),
+    pa: f32,
+    amp: f32,
+) {
     let (c, s) = (pa.cos(), pa.sin());
     for y in 0..side {
         for x in 0..side {
@@ -62,23 +63,43 @@ pub fn blobs_and_doubles(n: usize, side: usize, seed: u64) -> CutoutSet {
             let sep = rng.random_range(0.15..0.3) * side as f32;
             let angle: f32 = rng.random_range(0.0..std::f32::consts::PI);
             for sign in [-1.0f32, 1.0] {
-                let at = (centre + sign * sep * angle.cos(), centre + sign * sep * angle.sin());
-                add_gaussian(&mut img, side, at, (width, width * 0.7), angle, rng.random_range(0.6..1.0));
+                let at = (
+                    centre + sign * sep * angle.cos(),
+                    centre + sign * sep * angle.sin(),
+                );
+                add_gaussian(
+                    &mut img,
+                    side,
+                    at,
+                    (width, width * 0.7),
+                    angle,
+                    rng.random_range(0.6..1.0),
+                );
             }
         } else {
-            let at = (centre + rng.random_range(-2.0..2.0), centre + rng.random_range(-2.0..2.0));
+            let at = (
+                centre + rng.random_range(-2.0..2.0),
+                centre + rng.random_range(-2.0..2.0),
+            );
             let shape = (width * rng.random_range(1.0..2.0), width);
             add_gaussian(&mut img, side, at, shape, rng.random_range(0.0..3.0), 1.0);
         }
         for v in &mut img {
             *v += rng.random_range(-0.03..0.03);
         }
-        let (lo, hi) = img.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        let (lo, hi) = img
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
         for v in &mut img {
             *v = (*v - lo) / (hi - lo);
         }
-        let label = if double { Label::Exotic } else { Label::Typical };
-        set.push(record_labelled(i, label), &img).expect("the generator makes whole cutouts");
+        let label = if double {
+            Label::Exotic
+        } else {
+            Label::Typical
+        };
+        set.push(record_labelled(i, label), &img)
+            .expect("the generator makes whole cutouts");
     }
     set
 }
@@ -105,10 +126,13 @@ pub fn tiny_config(preset: Preset, epochs: usize) -> TrainConfig {
     config
 }
 
+/// Training on the CPU with one libtorch thread: the machine is shared, and the tests
+/// already run in parallel with each other.
 pub fn cpu(resume: bool) -> TrainOptions {
     TrainOptions {
         device: Device::Cpu,
         resume,
+        threads: Some(1),
     }
 }
 
