@@ -172,8 +172,8 @@ def main():
             flat_x, flat_r = x.reshape(x.shape[0], -1), recon.reshape(x.shape[0], -1)
             ncc, defined = ncc_rows(flat_x, flat_r)
             mse = (flat_x - flat_r).pow(2).double().mean(1)
-            # Bring the scores to the host as Python values, as the Rust scorer returns Vecs.
-            scores = (ncc.tolist(), defined.tolist(), mse.tolist(), codes.view(x.shape[0], -1).tolist())
+            # Bring the scores to the host as arrays, as the Rust scorer returns Vecs.
+            scores = (ncc.numpy(), defined.numpy(), mse.numpy(), codes.view(x.shape[0], -1).numpy())
             scored += len(scores[0])
     score_s = time.perf_counter() - start
     assert scored == n

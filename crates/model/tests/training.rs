@@ -3,7 +3,9 @@
 mod common;
 
 use common::{blobs_and_doubles, cpu, tiny_config, train_quietly, TINY_SIDE};
-use prospector_model::{train, EpochMetrics, ModelCard, ModelError, Preset, Progress};
+use prospector_cutouts::CutoutSet;
+use prospector_model::{train, EpochMetrics, ModelCard, ModelError, Preset, Progress, TrainConfig};
+use std::path::Path;
 
 fn metrics_without_time(card: &ModelCard) -> Vec<EpochMetrics> {
     card.epochs
@@ -13,6 +15,11 @@ fn metrics_without_time(card: &ModelCard) -> Vec<EpochMetrics> {
             ..e.clone()
         })
         .collect()
+}
+
+/// The error training gives for this set, configuration and folder.
+fn refusal(set: &CutoutSet, config: &TrainConfig, dir: &Path, resume: bool) -> ModelError {
+    train(set, config, dir, &cpu(resume), &mut |_: &Progress| {}).unwrap_err()
 }
 
 #[test]
@@ -96,38 +103,17 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     assert_eq!(first_epoch.epochs.len(), 1);
 
     // Without `resume`, the checkpoint is not overwritten.
-    let err = train(
-        &set,
-        &config,
-        dir.path(),
-        &cpu(false),
-        &mut |_: &Progress| {},
-    )
-    .unwrap_err();
+    let err = refusal(&set, &config, dir.path(), false);
     assert!(matches!(err, ModelError::Resume { .. }), "{err}");
     assert!(err.to_string().contains("resume it"), "{err}");
     // Other cutouts cannot continue it.
     let other = blobs_and_doubles(48, TINY_SIDE, 4);
-    let err = train(
-        &other,
-        &config,
-        dir.path(),
-        &cpu(true),
-        &mut |_: &Progress| {},
-    )
-    .unwrap_err();
+    let err = refusal(&other, &config, dir.path(), true);
     assert!(err.to_string().contains("pixel hash"), "{err}");
     // Nor another recipe.
     let mut other_recipe = config.clone();
     other_recipe.adam.learning_rate *= 2.0;
-    let err = train(
-        &set,
-        &other_recipe,
-        dir.path(),
-        &cpu(true),
-        &mut |_: &Progress| {},
-    )
-    .unwrap_err();
+    let err = refusal(&set, &other_recipe, dir.path(), true);
     assert!(err.to_string().contains("configuration differs"), "{err}");
 
     let mut resumed_from = None;
@@ -156,14 +142,7 @@ fn training_refuses_cutouts_that_do_not_fit() {
     let config = tiny_config(Preset::Baseline, 1);
     let dir = tempfile::tempdir().unwrap();
     let wrong_side = blobs_and_doubles(8, 2 * TINY_SIDE, 5);
-    let err = train(
-        &wrong_side,
-        &config,
-        dir.path(),
-        &cpu(false),
-        &mut |_: &Progress| {},
-    )
-    .unwrap_err();
+    let err = refusal(&wrong_side, &config, dir.path(), false);
     assert!(
         err.to_string()
             .contains("32x32 cutouts, the configuration expects 16x16"),
@@ -175,18 +154,11 @@ fn training_refuses_cutouts_that_do_not_fit() {
         flat.push(common::record(i), &vec![0.5; TINY_SIDE * TINY_SIDE])
             .unwrap();
     }
-    let err = train(
-        &flat,
-        &config,
-        dir.path(),
-        &cpu(false),
-        &mut |_: &Progress| {},
-    )
-    .unwrap_err();
+    let err = refusal(&flat, &config, dir.path(), false);
     assert!(err.to_string().contains("zero pixel variance"), "{err}");
 
     let mut bad = config.clone();
     bad.architecture.side = 18;
-    let err = train(&flat, &bad, dir.path(), &cpu(false), &mut |_: &Progress| {}).unwrap_err();
+    let err = refusal(&flat, &bad, dir.path(), false);
     assert!(err.to_string().contains("multiple of 4"), "{err}");
 }
