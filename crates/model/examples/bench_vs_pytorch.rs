@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Without `--cutouts` it builds a cutout set from the real MiraBest FIRST images in the
-//! shared data folder (`$PROSPECTOR_SHARED_DATA`, else `<workspace>/../shared/data`):
+//! shared data folder (`$PROSPECTOR_SHARED_DATA`, else `<workspace>/../shared/data`,
+//! located by prospector-testdata):
 //! the central 128x128 pixels of each 150x150 image, 2x2-binned to 64x64, min-max
 //! normalised to [0, 1], in their eight flips and rotations.
 //!

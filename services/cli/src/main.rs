@@ -1,6 +1,66 @@
-//! The prospector command-line program.
+//! `prospector`: the command-line program of Prospector.
+//!
+//! Every subcommand is a thin shell over a library crate; this file only parses the
+//! command line, sets up logging and turns errors into the documented exit codes
+//! (see `exit.rs`).
 
-fn main() {
-    eprintln!("not yet implemented");
-    std::process::exit(2);
+mod commands;
+mod exit;
+
+use clap::{Parser, Subcommand};
+use exit::CliError;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "prospector",
+    version,
+    about = "Find enigmatic radio sources in continuum survey images"
+)]
+struct Cli {
+    /// Log as JSON lines (for pipelines and log collectors) instead of human text.
+    #[arg(long, global = true, env = "PROSPECTOR_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Describe a FITS image: shape, axes, beam, WCS, pixel scale, noise, blank fraction.
+    Info(commands::info::InfoArgs),
+    /// Simulate MeerKAT-like survey fields (FITS images with WCS and beam) and their truth catalogues.
+    Simulate(commands::simulate::SimulateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit as u8)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Info(args) => commands::info::run(args),
+        Command::Simulate(args) => commands::simulate::run(args),
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
 }

@@ -2,7 +2,7 @@
 //! process's peak memory.
 
 use prospector_cutouts::{CutoutRecord, CutoutSet, Label};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -16,14 +16,6 @@ pub fn peak_rss_bytes() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
-}
-
-/// Where the shared real data lives: `$PROSPECTOR_SHARED_DATA`, else
-/// `<workspace>/../shared/data`.
-pub fn shared_data() -> PathBuf {
-    std::env::var_os("PROSPECTOR_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
 }
 
 /// One MiraBest image as a 64x64 cutout in [0, 1].
@@ -80,16 +72,8 @@ fn dihedral(image: &[f32], k: usize) -> Vec<f32> {
 /// `images` cutouts cycling through the MiraBest images in their eight flips and
 /// rotations (10040 distinct cutouts; more repeat them).
 pub fn mirabest_set(images: usize) -> AnyResult<CutoutSet> {
-    let dir = shared_data().join("mirabest/fits150");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e} (set PROSPECTOR_SHARED_DATA)", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "fits"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("{}: no FITS files", dir.display()).into());
-    }
+    // The shared-data locator fails, naming where it looked, when the data is missing.
+    let files = prospector_testdata::mirabest_images();
     let base = files
         .iter()
         .map(|f| mirabest_cutout(f))
