@@ -9,7 +9,8 @@ the cutout set is read from its safetensors file, and scoring computes NCC and M
 cutout and brings codes back to the host, as the Rust scorer does.
 
 Prints one JSON line: images per second for training and scoring, the seconds spent
-reading, training and scoring, and the peak resident set size.
+reading, training and scoring (the best of --repeats passes), and the peak resident set
+size.
 """
 
 import argparse
@@ -131,6 +132,7 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="scoring passes (best is kept)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -162,21 +164,24 @@ def main():
             loss.item()
     train_s = time.perf_counter() - start
 
-    start = time.perf_counter()
-    scored = 0
-    with torch.inference_mode():
-        for first in range(0, n, args.batch):
-            x = pixels[first:first + args.batch].unsqueeze(1) - 0.5
-            rows, chosen, codes = model.quantise(model.encode(x))
-            recon = model.decode(model.to_grid(chosen, x.shape[0]))
-            flat_x, flat_r = x.reshape(x.shape[0], -1), recon.reshape(x.shape[0], -1)
-            ncc, defined = ncc_rows(flat_x, flat_r)
-            mse = (flat_x - flat_r).pow(2).double().mean(1)
-            # Bring the scores to the host as arrays, as the Rust scorer returns Vecs.
-            scores = (ncc.numpy(), defined.numpy(), mse.numpy(), codes.view(x.shape[0], -1).numpy())
-            scored += len(scores[0])
-    score_s = time.perf_counter() - start
-    assert scored == n
+    # Scoring is timed best of --repeats passes: the machine is shared and noisy.
+    score_s = float("inf")
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        scored = 0
+        with torch.inference_mode():
+            for first in range(0, n, args.batch):
+                x = pixels[first:first + args.batch].unsqueeze(1) - 0.5
+                rows, chosen, codes = model.quantise(model.encode(x))
+                recon = model.decode(model.to_grid(chosen, x.shape[0]))
+                flat_x, flat_r = x.reshape(x.shape[0], -1), recon.reshape(x.shape[0], -1)
+                ncc, defined = ncc_rows(flat_x, flat_r)
+                mse = (flat_x - flat_r).pow(2).double().mean(1)
+                # Bring the scores to the host as arrays, as the Rust scorer returns Vecs.
+                scores = (ncc.numpy(), defined.numpy(), mse.numpy(), codes.view(x.shape[0], -1).numpy())
+                scored += len(scores[0])
+        score_s = min(score_s, time.perf_counter() - start)
+        assert scored == n
 
     print(json.dumps({
         "implementation": f"PyTorch {torch.__version__} (Python)",
