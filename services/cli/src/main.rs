@@ -33,6 +33,14 @@ enum Command {
     Simulate(commands::simulate::SimulateArgs),
     /// Find sources like PyBDSF: background and rms maps, islands, catalogue, regions, cutouts.
     Find(commands::find::FindArgs),
+    /// Train the VQ-VAE on a cutout set (the study's recipe, or the improved one).
+    Train(commands::train::TrainArgs),
+    /// Score a cutout set with a trained model: NCC, MSE, code rarity, combined, code form.
+    Score(commands::score::ScoreArgs),
+    /// Make the labelled FIRST galaxy cutout sets (MiraBest) the protocol runs on.
+    Mirabest(commands::protocol::MiraBestArgs),
+    /// Run the study's evaluation protocol (configurations A/B/C) and write its report.
+    Protocol(commands::protocol::ProtocolArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +60,10 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Info(args) => commands::info::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Find(args) => commands::find::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Score(args) => commands::score::run(args),
+        Command::Mirabest(args) => commands::protocol::mirabest(args),
+        Command::Protocol(args) => commands::protocol::run(args),
     }
 }
 

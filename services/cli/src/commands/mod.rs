@@ -2,4 +2,7 @@
 
 pub mod find;
 pub mod info;
+pub mod protocol;
+pub mod score;
 pub mod simulate;
+pub mod train;
