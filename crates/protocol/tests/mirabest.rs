@@ -65,9 +65,11 @@ fn mirabest_galaxies_are_found_labelled_and_scored() {
     let unlabelled = sets.unlabelled.select(&(0..40).collect::<Vec<_>>());
     let dataset = dataset_from_sets(&labelled, &unlabelled).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = TrainConfig::default();
-    config.epochs = 1;
-    config.batch_size = 16;
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
     let factory = VqVaeFactory {
         pool: Arc::new(CutoutPool::new(&[&labelled, &unlabelled]).unwrap()),
         config,
