@@ -7,7 +7,7 @@ use prospector_proto::v1::{
     GetMetricsRequest, ImageStatus, Label, LabelClass, QueryAnomaliesRequest,
     QueryAnomaliesResponse, Stage, SubmitLabelsRequest,
 };
-use prospector_tests::{http_get, NatsServer};
+use prospector_tests::{http_get, http_get_raw, NatsServer};
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::Code;
@@ -252,8 +252,7 @@ async fn ranks_completes_labels_and_answers_the_same_after_a_restart() {
     assert_eq!(page["total"], 2);
     assert_eq!(page["sources"][0]["source_id"], expected[0].as_str());
     assert_eq!(page["sources"][0]["labeller"], "ada");
-    let png =
-        http_get_bytes(&setup.http_url(&format!("/api/sources/{}/residual.png", expected[0])));
+    let png = http_get_raw(&setup.http_url(&format!("/api/sources/{}/residual.png", expected[0])));
     assert!(
         png.starts_with(b"HTTP/1.1 200"),
         "{}",
