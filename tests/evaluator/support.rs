@@ -1,0 +1,290 @@
+//! Starting the evaluator binary and feeding it the messages the other stages publish.
+
+use prospector_bus::topology::subjects;
+use prospector_bus::{Bus, NatsBus, NatsConfig, Outgoing, Topology};
+use prospector_proto::v1::{
+    IslandStats, PixelEncoding, Pixels, ProgressEvent, Score, SkyPosition, SourceScores, Stage,
+    TilePlan,
+};
+use prospector_proto::SCHEMA_VERSION;
+use prospector_tests::{free_port, http_get, workspace_root};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "s3cret-token-for-tests";
+
+/// The evaluator binary, built first (cargo returns at once when it is up to date).
+fn evaluator_binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "prospector-evaluator"])
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building prospector-evaluator failed");
+    // The test executable is target/<profile>/deps/<name>; binaries live one folder up.
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let binary = profile_dir.join("prospector-evaluator");
+    if binary.is_file() {
+        return binary;
+    }
+    // `cargo test` may use another profile folder than `cargo build`: look in debug too.
+    let debug = profile_dir
+        .parent()
+        .expect("target folder")
+        .join("debug/prospector-evaluator");
+    assert!(
+        debug.is_file(),
+        "no evaluator binary at {} or {}",
+        binary.display(),
+        debug.display()
+    );
+    debug
+}
+
+/// Where one evaluator listens and keeps its files (kept across restarts).
+#[derive(Debug)]
+pub struct EvaluatorSetup {
+    pub nats_url: String,
+    pub grpc: u16,
+    pub http: u16,
+    pub metrics: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl EvaluatorSetup {
+    pub fn new(nats_url: String) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).expect("token written");
+        Self {
+            nats_url,
+            grpc: free_port(),
+            http: free_port(),
+            metrics: free_port(),
+            dir,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http)
+    }
+
+    pub fn metrics_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.metrics)
+    }
+
+    /// Starts the evaluator and waits until `/readyz` says the replay is done.
+    pub fn start(&self) -> EvaluatorProcess {
+        let log = self.dir.path().join("evaluator.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let child = Command::new(evaluator_binary())
+            .env("PROSPECTOR_NATS_URL", &self.nats_url)
+            .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{}", self.grpc))
+            .env(
+                "PROSPECTOR_EVALUATOR_HTTP_LISTEN",
+                format!("127.0.0.1:{}", self.http),
+            )
+            .env(
+                "PROSPECTOR_METRICS_LISTEN",
+                format!("127.0.0.1:{}", self.metrics),
+            )
+            .env("PROSPECTOR_EVALUATOR_DATA_DIR", self.data_dir())
+            .env("PROSPECTOR_API_TOKEN_FILE", self.dir.path().join("token"))
+            .env_remove("PROSPECTOR_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("the evaluator starts");
+        let mut process = EvaluatorProcess { child, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("the evaluator exited ({status}):\n{}", process.log());
+            }
+            let up = std::net::TcpStream::connect(("127.0.0.1", self.metrics)).is_ok();
+            if up && http_get(&self.metrics_url("/readyz")).0 == 200 {
+                return process;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the evaluator was not ready in 30 s:\n{}",
+                process.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A running evaluator; killed when dropped.
+#[derive(Debug)]
+pub struct EvaluatorProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl EvaluatorProcess {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM (as Kubernetes does) and asserts a clean exit within 10 s.
+    pub fn terminate(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(
+                    status.success(),
+                    "exit after SIGTERM: {status}\n{}",
+                    self.log()
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit 10 s after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for EvaluatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bus client with the topology created (as the operator's `prospector` set-up does).
+pub async fn bus(url: &str) -> NatsBus {
+    let config = NatsConfig {
+        servers: vec![url.to_owned()],
+        ..NatsConfig::default()
+    };
+    let bus = NatsBus::connect(&config, "test").await.expect("connected");
+    bus.ensure_topology(&Topology::default())
+        .await
+        .expect("topology");
+    bus
+}
+
+pub async fn publish(bus: &NatsBus, messages: Vec<Outgoing>) {
+    bus.publish(messages).await.expect("published");
+}
+
+pub fn plan(image_id: &str, tiles: u32) -> Outgoing {
+    Outgoing::new(
+        subjects::PLANS,
+        &TilePlan {
+            schema_version: SCHEMA_VERSION,
+            image_id: image_id.into(),
+            tile_count: tiles,
+            ..Default::default()
+        },
+    )
+}
+
+/// The extractor's report that tile `tile` owns `sources` sources.
+pub fn extracted(image_id: &str, tile: u32, tiles: u32, sources: u32) -> Outgoing {
+    Outgoing::new(
+        subjects::PROGRESS,
+        &ProgressEvent {
+            schema_version: SCHEMA_VERSION,
+            image_id: image_id.into(),
+            stage: Stage::Extracted as i32,
+            tile_index: tile,
+            tile_count: tiles,
+            sources_owned: sources,
+            ..Default::default()
+        },
+    )
+}
+
+fn pixels(values: &[f32], side: u32) -> Pixels {
+    Pixels {
+        width: side,
+        height: side,
+        encoding: PixelEncoding::F32Le as i32,
+        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+/// A score as the scorer publishes it: a Gaussian blob cutout and a reconstruction that
+/// misses it by an amount growing with `anomaly`.
+pub fn score(image_id: &str, index: usize, anomaly: f64) -> Score {
+    const SIDE: u32 = 16;
+    let blob = |sigma: f32, x0: f32| -> Vec<f32> {
+        (0..SIDE * SIDE)
+            .map(|i| {
+                let (x, y) = ((i % SIDE) as f32 - x0, (i / SIDE) as f32 - 7.5);
+                (-(x * x + y * y) / (2.0 * sigma * sigma)).exp()
+            })
+            .collect()
+    };
+    Score {
+        schema_version: SCHEMA_VERSION,
+        source_id: format!("src{index:03}-{image_id}"),
+        image_id: image_id.into(),
+        model_version: "model-v1".into(),
+        scores: Some(SourceScores {
+            ncc: 1.0 - anomaly,
+            anomaly,
+            ..Default::default()
+        }),
+        name: format!("J1238-48{index:02}"),
+        sky: Some(SkyPosition {
+            ra_deg: 189.5 + index as f64 * 0.01,
+            dec_deg: -48.2,
+        }),
+        island: Some(IslandStats {
+            peak_flux_jy_beam: 0.001 * (index + 1) as f64,
+            ..Default::default()
+        }),
+        model_pixels: Some(pixels(&blob(2.5, 7.5), SIDE)),
+        reconstruction: Some(pixels(&blob(2.5, 7.5 + anomaly as f32 * 4.0), SIDE)),
+        ..Default::default()
+    }
+}
+
+pub fn score_message(score: &Score) -> Outgoing {
+    Outgoing::new(subjects::SCORES, score)
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for up to 20 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
