@@ -13,6 +13,7 @@
 //! the runner dead-letters it with that reason.
 
 mod codec;
+mod embedded;
 mod extractor;
 mod progress;
 mod scorer;
@@ -22,6 +23,7 @@ pub use codec::{
     decode_background, decode_pixels, encode_background, encode_pixels, wcs_from_header,
     wcs_header, CodecError,
 };
+pub use embedded::{run_embedded, EmbeddedError, Submitted};
 pub use extractor::ExtractorStage;
 pub use scorer::{CutoutModel, ModelError, ModelScores, ScorerStage};
 pub use tiler::{tile_core_for_payload, TilerStage, MAX_TILE_PAYLOAD};
