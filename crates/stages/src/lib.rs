@@ -18,6 +18,7 @@ mod extractor;
 mod progress;
 mod scorer;
 mod tiler;
+mod vqvae;
 
 pub use codec::{
     decode_background, decode_pixels, encode_background, encode_pixels, wcs_from_header,
@@ -27,3 +28,4 @@ pub use embedded::{run_embedded, EmbeddedError, Submitted};
 pub use extractor::ExtractorStage;
 pub use scorer::{CutoutModel, ModelError, ModelScores, ScorerStage};
 pub use tiler::{tile_core_for_payload, TilerStage, MAX_TILE_PAYLOAD};
+pub use vqvae::VqVaeModel;

@@ -33,6 +33,8 @@ enum Command {
     Simulate(commands::simulate::SimulateArgs),
     /// Find sources like PyBDSF: background and rms maps, islands, catalogue, regions, cutouts.
     Find(commands::find::FindArgs),
+    /// Run the whole pipeline in this process (simulating a survey and training a demo model when none are given) and rank the anomalies.
+    Run(commands::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Info(args) => commands::info::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Find(args) => commands::find::run(args),
+        Command::Run(args) => commands::run::run(args),
     }
 }
 

@@ -2,4 +2,5 @@
 
 pub mod find;
 pub mod info;
+pub mod run;
 pub mod simulate;
