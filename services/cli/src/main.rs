@@ -41,6 +41,8 @@ enum Command {
     Mirabest(commands::protocol::MiraBestArgs),
     /// Run the study's evaluation protocol (configurations A/B/C) and write its report.
     Protocol(commands::protocol::ProtocolArgs),
+    /// Run the whole pipeline in this process (simulating a survey and training a demo model when none are given) and rank the anomalies.
+    Run(commands::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Score(args) => commands::score::run(args),
         Command::Mirabest(args) => commands::protocol::mirabest(args),
         Command::Protocol(args) => commands::protocol::run(args),
+        Command::Run(args) => commands::run::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod find;
 pub mod info;
 pub mod protocol;
+pub mod run;
 pub mod score;
 pub mod simulate;
 pub mod train;
