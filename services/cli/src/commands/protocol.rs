@@ -4,16 +4,17 @@
 //! FIRST data set it runs on.
 
 use crate::commands::find::FinderArgs;
+use crate::commands::train::PresetArg;
 use crate::exit::{Exit, ExitContext};
 use crate::CliError;
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use prospector_cutouts::CutoutSet;
 use prospector_eval::protocol::{
     run_protocol, summarize, write_summary, Configuration, ProtocolSettings, RunContext, NCC,
 };
 use prospector_eval::report::{build_report, write_report, ReportSettings};
-use prospector_model::{select_device, DeviceRequest, Preset, TrainConfig};
+use prospector_model::{select_device, DeviceRequest, TrainConfig};
 use prospector_protocol::{
     dataset_from_sets, mirabest_sets, CutoutPool, VqVaeFactory, CODE_RARITY,
 };
@@ -54,12 +55,6 @@ pub struct ProtocolArgs {
     device: String,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum PresetArg {
-    Baseline,
-    Improved,
-}
-
 pub fn run(args: ProtocolArgs) -> Result<(), CliError> {
     let configurations = if args.config.eq_ignore_ascii_case("all") {
         Configuration::ALL.to_vec()
@@ -70,10 +65,7 @@ pub fn run(args: ProtocolArgs) -> Result<(), CliError> {
     let unlabelled = CutoutSet::read(&args.unlabelled).or_exit(Exit::BadInput)?;
     let dataset = dataset_from_sets(&labelled, &unlabelled).or_exit(Exit::BadInput)?;
     let pool = CutoutPool::new(&[&labelled, &unlabelled]).or_exit(Exit::BadInput)?;
-    let mut config = TrainConfig::preset(match args.preset {
-        PresetArg::Baseline => Preset::Baseline,
-        PresetArg::Improved => Preset::Improved,
-    });
+    let mut config = TrainConfig::preset(args.preset.into());
     config.architecture.side = labelled.side();
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;

@@ -38,18 +38,25 @@ pub struct TrainArgs {
     device: String,
 }
 
+/// The model recipe, as the command line names it.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum PresetArg {
+pub enum PresetArg {
     Baseline,
     Improved,
 }
 
+impl From<PresetArg> for Preset {
+    fn from(preset: PresetArg) -> Preset {
+        match preset {
+            PresetArg::Baseline => Preset::Baseline,
+            PresetArg::Improved => Preset::Improved,
+        }
+    }
+}
+
 pub fn run(args: TrainArgs) -> Result<(), CliError> {
     let set = CutoutSet::read(&args.cutouts).or_exit(Exit::BadInput)?;
-    let mut config = TrainConfig::preset(match args.preset {
-        PresetArg::Baseline => Preset::Baseline,
-        PresetArg::Improved => Preset::Improved,
-    });
+    let mut config = TrainConfig::preset(args.preset.into());
     config.seed = args.seed;
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
