@@ -30,13 +30,17 @@ use tch::{Device, Kind, Tensor};
 pub const CONSTANT_STD: f64 = 1e-9;
 
 /// Which score `anomaly` carries. Every choice is oriented higher = more anomalous.
+///
+/// The default is the study's `1 - NCC`: on the MiraBest protocol runs made so far the
+/// code-rarity score ranked exotic galaxies *below* typical ones (AUC under 0.5), so the
+/// combined score was worse than NCC alone. Change the default only on protocol evidence.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AnomalyMeasure {
     /// `1 - ncc`: the study's ranking.
+    #[default]
     OneMinusNcc,
     Mse,
     Rarity,
-    #[default]
     Combined,
 }
 

@@ -68,7 +68,14 @@ fn scores_are_oriented_and_reconstructions_come_on_request() {
         .score_pixels(pixels, &ScoreOptions::default())
         .unwrap();
     assert!(plain[0].reconstruction.is_none());
-    assert_eq!(plain[0].anomaly, plain[0].combined);
+    // The study's 1 - NCC ranks by default.
+    assert_eq!(plain[0].anomaly, 1.0 - plain[0].ncc);
+    let combined = ScoreOptions {
+        anomaly: AnomalyMeasure::Combined,
+        ..ScoreOptions::default()
+    };
+    let fused = scorer.score_pixels(pixels, &combined).unwrap();
+    assert_eq!(fused[0].anomaly, fused[0].combined);
 
     let with = ScoreOptions {
         reconstructions: true,
