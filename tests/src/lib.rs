@@ -65,8 +65,10 @@ impl NatsServer {
         let dir = tempfile::tempdir().expect("a temporary folder for the server");
         let port = free_port();
         let monitoring_port = options.monitoring.then(free_port);
+        // The store size is pinned so that streams' byte reservations do not depend on how
+        // much disk the test machine has free (the server's default is a share of it).
         let mut config = format!(
-            "listen: 127.0.0.1:{port}\nserver_name: prospector_test\njetstream {{ store_dir: {:?} }}\nlog_file: {:?}\n",
+            "listen: 127.0.0.1:{port}\nserver_name: prospector_test\njetstream {{ store_dir: {:?}, max_file_store: 64G, max_memory_store: 2G }}\nlog_file: {:?}\n",
             dir.path().join("jetstream"),
             dir.path().join("nats-server.log"),
         );

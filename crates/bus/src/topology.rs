@@ -152,9 +152,12 @@ impl Default for TopologyConfig {
             replicas: 1,
             max_message_bytes: 1024 * 1024,
             duplicate_window: Duration::from_secs(120),
+            // 1 GiB per work queue holds about a thousand full tiles: enough to keep the
+            // scorers busy, small enough that JetStream's up-front reservation succeeds
+            // on a modest disk (the server refuses a stream whose limit exceeds its store).
             work_queue: StreamLimits {
                 max_age: Duration::ZERO,
-                max_bytes: 8 * 1024 * 1024 * 1024,
+                max_bytes: 1024 * 1024 * 1024,
                 max_messages: 1_000_000,
                 discard: Discard::New,
             },
