@@ -3,9 +3,12 @@
 
 use crate::support::{
     assert_valid_kubernetes, deploy_dir, find_in, is_custom_resource, lint_chart, named, of_kind,
-    render_chart, render_chart_output, rendered_config, selects, str_at, yaml_document,
+    render_chart, render_chart_output, selects, str_at, yaml_document,
 };
+use prospector_bus::Topology;
+use prospector_config::{ServiceConfig, ENV_OVERRIDES};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 const COMPONENTS: [&str; 4] = ["tiler", "extractor", "scorer", "evaluator"];
 const TILER_INPUT: &str = r#"tiler.inputs=[{"name":"survey","mountPath":"/data/survey","volume":{"persistentVolumeClaim":{"claimName":"survey-images","readOnly":true}}}]"#;
@@ -166,32 +169,22 @@ fn check_scaled_object(scaled: &Value, objects: &[Value]) {
         target,
         "/spec/template/metadata/labels/app.kubernetes.io~1component",
     );
-    assert_consumer_matches_config(
-        objects,
+    assert_consumer_is_the_services(
         component,
         str_at(&triggers[0], "/metadata/stream"),
         str_at(&triggers[0], "/metadata/consumer"),
     );
 }
 
-/// The stream and consumer an autoscaler watches are the ones in prospector.toml.
-fn assert_consumer_matches_config(
-    objects: &[Value],
-    component: &str,
-    stream: &str,
-    consumer: &str,
-) {
-    let config = rendered_config(objects);
-    let input = match component {
-        "extractor" => "tiles",
-        "scorer" => "cutouts",
-        other => panic!("{other} is not autoscaled"),
-    };
-    assert_eq!(stream, str_at(&config, &format!("/bus/streams/{input}")));
-    assert_eq!(
-        consumer,
-        str_at(&config, &format!("/bus/consumers/{component}"))
-    );
+/// The stream and consumer an autoscaler watches are the ones the services read
+/// (crates/bus/src/topology.rs): KEDA must see the backlog the pods actually drain.
+fn assert_consumer_is_the_services(component: &str, stream: &str, consumer: &str) {
+    let topology = Topology::default();
+    let spec = topology
+        .consumer(component)
+        .unwrap_or_else(|e| panic!("{component} is autoscaled but {e}"));
+    assert_eq!(consumer, spec.durable, "{component}'s consumer");
+    assert_eq!(stream, spec.stream, "{component}'s stream");
 }
 
 /// A ServiceMonitor that selects every component's Service and scrapes its metrics port.
@@ -263,8 +256,7 @@ fn autoscaling_is_one_mode_at_a_time_and_owns_the_replica_count() {
             target,
             "/spec/template/metadata/labels/app.kubernetes.io~1component",
         );
-        assert_consumer_matches_config(
-            &hpa,
+        assert_consumer_is_the_services(
             component,
             str_at(metric, "/selector/matchLabels/stream"),
             str_at(metric, "/selector/matchLabels/consumer"),
@@ -495,4 +487,91 @@ fn selectors_of_services_budgets_and_policies_reach_their_pods() {
             &deployment["spec"]["template"]["metadata"]["labels"]
         ));
     }
+}
+
+/// The environment a container gets, as the process sees it: literal values as they are,
+/// values from Secrets as a placeholder naming the key.
+fn environment(container: &Value) -> BTreeMap<String, String> {
+    container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|variable| {
+            let value = match variable["value"].as_str() {
+                Some(literal) => literal.to_owned(),
+                None => format!("<{}>", variable["valueFrom"]),
+            };
+            (str_at(variable, "/name").to_owned(), value)
+        })
+        .collect()
+}
+
+#[test]
+fn every_service_and_the_topology_job_accept_the_rendered_configuration() {
+    for (what, args) in [
+        ("defaults", vec![]),
+        ("everything on", EVERYTHING_ON.to_vec()),
+    ] {
+        let objects = render_chart(&args);
+        let config_map = of_kind(&objects, "ConfigMap")[0];
+        let toml = str_at(config_map, "/data/prospector.toml");
+        let workloads: Vec<&Value> = of_kind(&objects, "Deployment")
+            .into_iter()
+            .chain(of_kind(&objects, "Job"))
+            .collect();
+        assert_eq!(
+            workloads.len(),
+            COMPONENTS.len() + 1,
+            "{what}: four services and the job"
+        );
+        for workload in workloads {
+            let name = str_at(workload, "/metadata/name");
+            let env = environment(container(workload));
+            for variable in env.keys().filter(|v| v.starts_with("PROSPECTOR_")) {
+                assert!(
+                    variable == "PROSPECTOR_CONFIG"
+                        || ENV_OVERRIDES.iter().any(|(known, _)| known == variable),
+                    "{what}: {name} sets {variable}, which no service reads"
+                );
+            }
+            let config = ServiceConfig::from_toml_and_env(toml, "the ConfigMap", |variable| {
+                env.get(variable).cloned()
+            })
+            .unwrap_or_else(|e| panic!("{what}: {name} would refuse its configuration: {e}"));
+            assert!(
+                !config.bus.create,
+                "{what}: {name} would create the topology with service credentials"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_topology_job_runs_before_the_services_with_the_admin_credentials() {
+    let objects = render_chart(&["--set", "nats.auth.mode=creds"]);
+    let job = named(&objects, "Job", "prospector-topology");
+    let hooks = str_at(job, "/metadata/annotations/helm.sh~1hook");
+    assert_eq!(hooks, "pre-install,pre-upgrade");
+    let config_map = of_kind(&objects, "ConfigMap")[0];
+    let config_weight: i64 = str_at(config_map, "/metadata/annotations/helm.sh~1hook-weight")
+        .parse()
+        .unwrap();
+    let job_weight: i64 = str_at(job, "/metadata/annotations/helm.sh~1hook-weight")
+        .parse()
+        .unwrap();
+    assert!(
+        config_weight < job_weight,
+        "the job must find its ConfigMap already there"
+    );
+    let pod = pod_spec(job);
+    assert_eq!(pod["restartPolicy"], "Never");
+    let container = container(job);
+    assert_eq!(
+        container["command"],
+        serde_json::json!(["prospector", "topology", "apply"])
+    );
+    assert_eq!(
+        env_value(container, "PROSPECTOR_NATS_CREDS_FILE").unwrap()["value"],
+        "/etc/prospector/nats/admin.creds"
+    );
 }

@@ -260,6 +260,41 @@ fn each_service_may_publish_and_subscribe_only_where_its_stage_needs() {
             true,
         ),
         ("admin", "pub", "$KV.prospector-models.active", true),
+        // Dead letters: each stage only under its own name.
+        ("extractor", "pub", "prospector.dead.extractor", true),
+        ("extractor", "pub", "prospector.dead.scorer", false),
+        // Start-up: any stream may be looked up, none changed.
+        (
+            "scorer",
+            "pub",
+            "$JS.API.STREAM.INFO.PROSPECTOR_TILES",
+            true,
+        ),
+        (
+            "scorer",
+            "pub",
+            "$JS.API.STREAM.UPDATE.PROSPECTOR_CUTOUTS",
+            false,
+        ),
+        // The evaluator reads history streams with ordered consumers, not work queues.
+        (
+            "evaluator",
+            "pub",
+            "$JS.API.CONSUMER.CREATE.PROSPECTOR_SCORES.ordered1.prospector.scores",
+            true,
+        ),
+        (
+            "evaluator",
+            "pub",
+            "$JS.API.CONSUMER.CREATE.PROSPECTOR_CUTOUTS.ordered1.prospector.cutouts",
+            false,
+        ),
+        (
+            "evaluator",
+            "pub",
+            "$KV.prospector-image-status.image-1",
+            true,
+        ),
     ];
     let mut wrong = Vec::new();
     for &(user, action, subject, allowed) in cases {

@@ -91,15 +91,6 @@ pub fn yaml_document(path: &Path) -> Value {
     documents.remove(0)
 }
 
-/// A TOML text parsed by Python's tomllib (so a test also proves the text is valid TOML).
-pub fn toml_as_json(text: &str) -> Value {
-    let script = "import json,sys,tomllib\njson.dump(tomllib.loads(sys.argv[1]), sys.stdout)";
-    parse_json(
-        &stdout_of_success(Command::new(python()).args(["-c", script, text])),
-        "TOML",
-    )
-}
-
 fn helm_tool() -> Command {
     let mut command = Command::new(python());
     command.arg(deploy_dir().join("tools/helm_chart.py"));
@@ -203,13 +194,6 @@ pub fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
                 .collect();
             panic!("no {kind} named {name}; rendered: {present:?}")
         })
-}
-
-/// The prospector.toml the chart's ConfigMap carries, parsed.
-pub fn rendered_config(objects: &[Value]) -> Value {
-    let config_maps = of_kind(objects, "ConfigMap");
-    let config = config_maps.first().expect("the chart renders a ConfigMap");
-    toml_as_json(str_at(config, "/data/prospector.toml"))
 }
 
 /// Whether every label of `selector` is among `labels`.

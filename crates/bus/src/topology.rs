@@ -127,6 +127,11 @@ impl Default for ConsumerSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TopologyConfig {
+    /// Whether a service creates the whole topology at start-up (a laptop, a test) or
+    /// only its own durable consumers on streams an operator created beforehand with
+    /// `prospector topology apply` (least-privilege credentials, as the Helm chart runs
+    /// it). See [`crate::NatsBus::prepare`].
+    pub create: bool,
     pub storage: Storage,
     pub replicas: usize,
     /// Largest message a stream accepts (the server's `max_payload` caps it too; the
@@ -148,6 +153,7 @@ pub struct TopologyConfig {
 impl Default for TopologyConfig {
     fn default() -> Self {
         Self {
+            create: true,
             storage: Storage::File,
             replicas: 1,
             max_message_bytes: 1024 * 1024,

@@ -234,8 +234,9 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<Vec<BadInput>> {
     Ok(corpus)
 }
 
-/// The cards of a valid 16 x 12 float image with a SIN WCS and a beam.
-fn base_cards() -> Vec<(String, CardValue)> {
+/// The cards of a valid 16 x 12 float image with a SIN WCS and a beam: the seed the
+/// corpus and the header fuzz tests mutate.
+pub fn base_cards() -> Vec<(String, CardValue)> {
     let mut cards: Vec<(String, CardValue)> = [
         ("SIMPLE", true.into()),
         ("BITPIX", (-32i64).into()),
@@ -287,7 +288,8 @@ fn image_values() -> Vec<f64> {
         .collect()
 }
 
-fn image_data() -> Vec<u8> {
+/// The data unit that goes with [`base_cards`] (big-endian f32, unpadded).
+pub fn image_data() -> Vec<u8> {
     pixel_bytes(-32, &image_values())
 }
 

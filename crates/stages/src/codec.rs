@@ -17,6 +17,10 @@ pub enum CodecError {
         height: u32,
         found: usize,
     },
+    #[error(
+        "pixels declare {width}x{height}, more than the {MAX_PIXELS} values a message may carry"
+    )]
+    TooLarge { width: u32, height: u32 },
     #[error("unsupported pixel encoding {0}")]
     Encoding(i32),
     #[error("corrupt zstd data: {0}")]
@@ -28,6 +32,11 @@ pub enum CodecError {
     #[error("WCS header cannot be read: {0}")]
     Wcs(String),
 }
+
+/// Most values a message's pixels may declare: an 8192 x 8192 tile, far more than fits a
+/// NATS message even compressed. The bound keeps a corrupt or hostile shape from making
+/// the decoder reserve gigabytes before the data can prove the shape wrong.
+pub const MAX_PIXELS: usize = 8192 * 8192;
 
 /// Row-major f32 pixels as zstd-compressed little-endian bytes.
 pub fn encode_pixels(width: usize, height: usize, values: &[f32]) -> Pixels {
@@ -44,7 +53,13 @@ pub fn encode_pixels(width: usize, height: usize, values: &[f32]) -> Pixels {
 
 /// The values of `pixels`, checked against its declared shape.
 pub fn decode_pixels(pixels: &Pixels) -> Result<Vec<f32>, CodecError> {
-    let expected = pixels.width as usize * pixels.height as usize;
+    let expected = (pixels.width as usize)
+        .checked_mul(pixels.height as usize)
+        .filter(|&n| n <= MAX_PIXELS)
+        .ok_or(CodecError::TooLarge {
+            width: pixels.width,
+            height: pixels.height,
+        })?;
     let raw = match PixelEncoding::try_from(pixels.encoding) {
         Ok(PixelEncoding::F32Le) => pixels.data.clone(),
         Ok(PixelEncoding::F32LeZstd) => {

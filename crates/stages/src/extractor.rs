@@ -59,6 +59,16 @@ impl ExtractorStage {
                 pixels.width, pixels.height, read.width, read.height
             )));
         }
+        // The finder relies on core ⊆ read window ⊆ image; a message is not trusted to
+        // keep it (found by tests/untrusted_messages.rs).
+        let within = |inner: &PixelRect, outer: &PixelRect| {
+            inner.width > 0 && inner.height > 0 && inner.intersection(outer) == Some(*inner)
+        };
+        if !within(&core, &read) || !within(&read, &image) {
+            return Err(bad_tile(format!(
+                "the core {core:?} must lie in the read window {read:?}, and that in the image {image:?}"
+            )));
+        }
         let values = decode_pixels(pixels).map_err(|e| bad_tile(e.to_string()))?;
         let window = Image::new(read, values).map_err(|e| bad_tile(e.to_string()))?;
         let background =

@@ -22,7 +22,7 @@ mod vqvae;
 
 pub use codec::{
     decode_background, decode_pixels, encode_background, encode_pixels, wcs_from_header,
-    wcs_header, CodecError,
+    wcs_header, CodecError, MAX_PIXELS,
 };
 pub use embedded::{run_embedded, EmbeddedError, Submitted};
 pub use extractor::ExtractorStage;

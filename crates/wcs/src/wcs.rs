@@ -379,7 +379,13 @@ fn celestial_axes<H: HeaderLookup + ?Sized>(
             continue;
         };
         let ctype = ctype.trim().to_ascii_uppercase();
-        let (kind, code) = ctype.split_at(ctype.len().min(4));
+        // A byte offset, not a character count: a non-ASCII byte in a corrupt card must
+        // not land the split inside a character (it then matches no known axis type).
+        let split = (0..=ctype.len().min(4))
+            .rev()
+            .find(|&i| ctype.is_char_boundary(i))
+            .unwrap_or(0);
+        let (kind, code) = ctype.split_at(split);
         let code = code.trim_start_matches('-').to_string();
         match kind {
             "RA--" | "RA" => lng = Some((axis, code, ctype.clone())),

@@ -325,6 +325,14 @@ fn header_faults_are_named() {
         with(&[("CTYPE1", "RA---SIN".into()), ("CTYPE2", "DEC--TAN".into())]),
         WcsError::MixedProjections(..)
     ));
+    // A corrupt byte inside the axis type (found by tests/fuzz_headers.rs in prospector-fits).
+    assert!(matches!(
+        with(&[
+            ("CTYPE1", "RA---SIN".into()),
+            ("CTYPE2", "DE\u{fffd}--SIN".into())
+        ]),
+        WcsError::OneCelestialAxis(_)
+    ));
     let no_scale = cards(&[
         ("CTYPE1", "RA---SIN".into()),
         ("CTYPE2", "DEC--SIN".into()),

@@ -8,7 +8,7 @@
 //! | 2 | the command line is wrong (clap's own code) |
 //! | 3 | an input file is unusable: not FITS, truncated, no WCS, no beam, too large... |
 //! | 4 | an output could not be written (permissions, disk full) |
-//! | 5 | the server could not be reached or refused the credentials |
+//! | 5 | the server could not be reached or refused the request (credentials, limits) |
 //! | 6 | the image was processed but failed in the pipeline (reason printed) |
 
 use std::fmt;
@@ -18,6 +18,7 @@ pub enum Exit {
     Internal = 1,
     BadInput = 3,
     Output = 4,
+    Unavailable = 5,
 }
 
 /// An error for the user: what went wrong (naming the file or server) and which

@@ -43,6 +43,8 @@ enum Command {
     Protocol(commands::protocol::ProtocolArgs),
     /// Run the whole pipeline in this process (simulating a survey and training a demo model when none are given) and rank the anomalies.
     Run(commands::run::RunArgs),
+    /// Create or update the streams, consumers and buckets on a NATS server (operator set-up).
+    Topology(commands::topology::TopologyArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Mirabest(args) => commands::protocol::mirabest(args),
         Command::Protocol(args) => commands::protocol::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Topology(args) => commands::topology::run(args),
     }
 }
 

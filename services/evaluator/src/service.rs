@@ -68,8 +68,8 @@ pub async fn run(
         .transpose()?;
     let tls = tls_config(&config.grpc)?;
     let bus = NatsBus::connect(&config.nats, "evaluator").await?;
-    bus.ensure_topology(&Topology::new(config.bus.clone()))
-        .await?;
+    // The catalogue is read with ordered consumers (see feed.rs): no durable of its own.
+    bus.prepare(&Topology::new(config.bus.clone()), &[]).await?;
     let outputs = Outputs::new(
         bus.key_value(buckets::IMAGE_STATUS).await?,
         &config.evaluator.data_dir,

@@ -38,6 +38,35 @@ impl NatsBus {
         Ok(applied)
     }
 
+    /// What a service runs at start-up: the whole topology when its configuration says
+    /// it creates it (`[bus] create = true`, the default), otherwise only the durable
+    /// consumers it reads (`durables`), after checking that every stream exists so that
+    /// a missing `prospector topology apply` is reported at once, by name.
+    pub async fn prepare(
+        &self,
+        topology: &Topology,
+        durables: &[&str],
+    ) -> Result<Vec<Applied>, BusError> {
+        if topology.config.create {
+            return self.ensure_topology(topology).await;
+        }
+        for spec in &topology.streams {
+            self.jetstream.get_stream(&spec.name).await.map_err(|e| {
+                topology_error(
+                    "find (run `prospector topology apply` first)",
+                    "stream",
+                    &spec.name,
+                    e,
+                )
+            })?;
+        }
+        let mut applied = Vec::new();
+        for durable in durables {
+            applied.push(self.ensure_consumer(topology, durable).await?);
+        }
+        Ok(applied)
+    }
+
     /// Creates or updates one durable consumer of `topology` (its stream must exist).
     /// What a service with least-privilege credentials runs at start-up, where an
     /// operator created the streams and buckets with [`NatsBus::ensure_topology`].

@@ -53,12 +53,10 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
 {{- end -}}
 
-{{/* The stream a component consumes from (see bus.streams). */}}
+{{/* The JetStream stream a component consumes from; its durable consumer has the
+     component's name. Both are fixed by crates/bus/src/topology.rs (tests/deploy checks). */}}
 {{- define "prospector.inputStream" -}}
-{{- $root := index . 0 -}}
-{{- $component := index . 1 -}}
-{{- $streams := $root.Values.bus.streams -}}
-{{- get (dict "tiler" $streams.images "extractor" $streams.tiles "scorer" $streams.cutouts "evaluator" $streams.scores) $component -}}
+{{- get (dict "tiler" "PROSPECTOR_IMAGES" "extractor" "PROSPECTOR_TILES" "scorer" "PROSPECTOR_CUTOUTS") (index . 1) -}}
 {{- end -}}
 
 {{/* Environment shared by every service; call with (list $ "component"). */}}
@@ -68,12 +66,6 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- $nats := $root.Values.nats -}}
 - name: PROSPECTOR_CONFIG
   value: /etc/prospector/prospector.toml
-- name: PROSPECTOR_SERVICE
-  value: {{ $component }}
-- name: PROSPECTOR_INSTANCE
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
 - name: PROSPECTOR_METRICS_LISTEN
   value: "0.0.0.0:9090"
 - name: PROSPECTOR_NATS_URL
