@@ -295,3 +295,46 @@ async fn ranks_completes_labels_and_answers_the_same_after_a_restart() {
         .into_inner();
     assert_eq!(ids(&labelled), expected[..2].to_vec());
 }
+
+#[tokio::test]
+async fn a_catalogue_that_cannot_be_written_is_reported_and_written_once_it_can() {
+    let nats = NatsServer::start();
+    let bus = bus(&nats.url()).await;
+    let setup = EvaluatorSetup::new(nats.url());
+    // A file where the catalogue folder should be: every write fails (as on a full or
+    // read-only volume; permissions alone would not stop a test running as root).
+    std::fs::create_dir_all(setup.data_dir()).unwrap();
+    let blocker = setup.data_dir().join("catalogues");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let evaluator = setup.start();
+
+    publish(&bus, vec![plan(IMAGE, 1), extracted(IMAGE, 0, 1, 2)]).await;
+    publish(
+        &bus,
+        vec![
+            score_message(&score(IMAGE, 0, 0.4)),
+            score_message(&score(IMAGE, 1, 0.7)),
+        ],
+    )
+    .await;
+    eventually("the failed write in the log", || {
+        let log = evaluator.log();
+        async move {
+            (log.contains("catalogue not written; will retry") && log.contains("catalogues"))
+                .then_some(())
+        }
+    })
+    .await;
+    // Nothing is lost meanwhile: the ranking is served from memory.
+    let mut grpc = client(&setup).await;
+    assert_eq!(query_all(&mut grpc).await.total, 2);
+
+    std::fs::remove_file(&blocker).unwrap();
+    let csv_path = blocker.join(format!("{IMAGE}.csv"));
+    let csv = eventually("the catalogue written on a retry", || {
+        let path = csv_path.clone();
+        async move { std::fs::read_to_string(path).ok() }
+    })
+    .await;
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}

@@ -4,4 +4,5 @@
 
 mod api;
 mod console;
+mod prometheus;
 mod support;

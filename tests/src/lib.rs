@@ -214,3 +214,101 @@ pub fn http_get_raw(url: &str) -> Vec<u8> {
     stream.read_to_end(&mut response).expect("response read");
     response
 }
+
+/// A real Prometheus server (Debian's `prometheus`, installed by scripts/bootstrap.sh)
+/// scraping the given targets every second, on a free loopback port, with its storage in
+/// a temporary folder. Killed when dropped.
+#[derive(Debug)]
+pub struct Prometheus {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Scrapes `targets` (job name, `host:port` of a `/metrics` endpoint); waits until
+    /// the server says it is ready.
+    pub fn start(targets: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder for Prometheus");
+        let mut config =
+            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
+        for (job, target) in targets {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("Prometheus configuration written");
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
+        let child = std::process::Command::new(tool("prometheus"))
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus starts");
+        let server = Prometheus {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http_get(&server.url("/-/ready")).0 == 200;
+            if ready {
+                return server;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Prometheus was not ready within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The value of each series an instant PromQL query returns, with its labels as JSON.
+    pub fn query(&self, promql: &str) -> Vec<(serde_json::Value, f64)> {
+        let encoded: String = promql
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (status, body) = http_get(&self.url(&format!("/api/v1/query?query={encoded}")));
+        assert_eq!(status, 200, "query `{promql}` failed: {body}");
+        let response: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        response["data"]["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|series| {
+                let value = series["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN);
+                (series["metric"].clone(), value)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
