@@ -43,6 +43,11 @@ enum Command {
     Protocol(commands::protocol::ProtocolArgs),
     /// Run the whole pipeline in this process (simulating a survey and training a demo model when none are given) and rank the anomalies.
     Run(commands::run::RunArgs),
+    /// Measure every speed and memory figure against PyBDSF and Python PyTorch on this machine (Markdown and JSON).
+    Bench(commands::bench::BenchArgs),
+    /// One model-side round of `prospector bench` (run by it).
+    #[command(hide = true)]
+    BenchWorker(commands::bench::BenchWorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Mirabest(args) => commands::protocol::mirabest(args),
         Command::Protocol(args) => commands::protocol::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+        Command::BenchWorker(args) => commands::bench::worker(args),
     }
 }
 
