@@ -81,7 +81,9 @@ pub fn measure(command: &mut Command, limits: &Limits) -> std::io::Result<Measur
         if stopped.is_none() {
             if start.elapsed() > limits.wall {
                 stopped = Some(Outcome::TimedOut);
-            } else if polls % MEMORY_CHECK_EVERY == 0 && group_rss_bytes(pid) > limits.rss_bytes {
+            } else if polls.is_multiple_of(MEMORY_CHECK_EVERY)
+                && group_rss_bytes(pid) > limits.rss_bytes
+            {
                 stopped = Some(Outcome::OverMemory);
             }
             if stopped.is_some() {

@@ -196,8 +196,16 @@ impl Tools {
     }
 }
 
-/// Runs every measurement, printing progress, and returns the report.
-pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> Result<Report> {
+/// Runs every measurement, printing progress, and returns the report. `save` is given
+/// the report so far after each section, so that a long run stopped early still leaves
+/// what it measured.
+pub fn run(
+    options: &BenchOptions,
+    tools: &Tools,
+    data: &Path,
+    work: &Path,
+    save: &mut dyn FnMut(&Report) -> Result<()>,
+) -> Result<Report> {
     let mut report = Report {
         machine: machine_description(),
         tables: Vec::new(),
@@ -205,9 +213,11 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
     let fields = finder::simulate_fields(options, tools, work)?;
     let finder = finder::run(options, tools, &fields, work)?;
     report.tables.extend(finder.tables);
+    save(&report)?;
     let vq = vqvae::run(options, tools, data, work)?;
     let limits = limits::run(options, &fields, &finder.ours_by_side, &vq)?;
     report.tables.extend([vq.table.clone(), limits]);
+    save(&report)?;
     report
         .tables
         .extend(embedded::run(options, tools, &vq.cutouts, work)?);
@@ -225,6 +235,7 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
             ),
         ));
     }
+    save(&report)?;
     Ok(report)
 }
 

@@ -159,10 +159,10 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
         "prospector bench-worker --cutouts SET  vs  python crates/bench/scripts/pytorch_vqvae.py --cutouts SET",
         &["figure", "Prospector", "PyTorch", "Prospector / PyTorch (per round)"],
     );
-    let rows: [(&str, &str, usize, &dyn Fn(&Round) -> f64); 3] = [
-        ("training images/s", "", 1, &|r| r.train),
-        ("inference (scoring) images/s", "", 1, &|r| r.score),
-        ("peak RSS", "MiB", 0, &|r| r.rss_mib),
+    let rows: [(&str, &str, usize, RoundFigure); 3] = [
+        ("training images/s", "", 1, |r| r.train),
+        ("inference (scoring) images/s", "", 1, |r| r.score),
+        ("peak RSS", "MiB", 0, |r| r.rss_mib),
     ];
     for (label, unit, decimals, f) in rows {
         table.push(vec![
@@ -187,6 +187,9 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
         ours_score: of(&|r| r.0.score),
     })
 }
+
+/// Picks one figure out of a round.
+type RoundFigure = fn(&Round) -> f64;
 
 /// One implementation's figures in one round.
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,9 @@ use crate::exit::{Exit, ExitContext};
 use crate::CliError;
 use anyhow::Context;
 use clap::Args;
+use prospector_bench::report::Report;
 use prospector_bench::vqvae::WorkerArgs;
-use prospector_bench::{BenchOptions, Tools};
+use prospector_bench::{BenchError, BenchOptions, Tools};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -77,17 +78,22 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
     std::fs::create_dir_all(&work)
         .with_context(|| format!("creating {}", work.display()))
         .or_exit(Exit::Output)?;
-    let report =
-        prospector_bench::run(&options, &tools, &args.data, &work).or_exit(Exit::Internal)?;
     let md = args.out.join("bench.md");
     let json = args.out.join("bench.json");
-    std::fs::write(&md, report.markdown())
-        .with_context(|| format!("writing {}", md.display()))
-        .or_exit(Exit::Output)?;
-    let text = serde_json::to_string_pretty(&report.json()).or_exit(Exit::Internal)?;
-    std::fs::write(&json, text)
-        .with_context(|| format!("writing {}", json.display()))
-        .or_exit(Exit::Output)?;
+    // Written after each section: a long run stopped early still leaves its figures.
+    let mut save = |report: &Report| -> prospector_bench::Result<()> {
+        let text = serde_json::to_string_pretty(&report.json())
+            .map_err(|e| BenchError::Run(format!("encoding the report: {e}")))?;
+        for (path, contents) in [(&md, report.markdown()), (&json, text)] {
+            std::fs::write(path, contents).map_err(|source| BenchError::Io {
+                what: format!("writing {}", path.display()),
+                source,
+            })?;
+        }
+        Ok(())
+    };
+    let report = prospector_bench::run(&options, &tools, &args.data, &work, &mut save)
+        .or_exit(Exit::Internal)?;
     println!("{}", report.markdown());
     println!("wrote {} and {}", md.display(), json.display());
     Ok(())
