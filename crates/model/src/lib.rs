@@ -33,6 +33,7 @@ pub use device::{
 };
 pub use error::{ModelError, Result};
 pub use metrics::{code_usage, perplexity, EpochMetrics, SplitMetrics};
+pub use network::forward_flops;
 pub use score::{ncc, AnomalyMeasure, Ncc, ScoreOptions, Scorer, SourceScore, CONSTANT_STD};
 pub use tch::Device;
 pub use train::{train, Progress, TrainOptions, CHECKPOINT_DIR};

@@ -12,14 +12,15 @@
 //!   our islands; every island of ours with no PyBDSF source within a beam is
 //!   listed with why;
 //!
-//! and on fields from the project's simulator (prospector-skysim): on a
-//! 2048 x 2048 field, completeness by true peak SNR and reliability of both
-//! finders' islands against the truth catalogue (`--no-sim-pybdsf` skips
-//! PyBDSF there), and on an N x N field (default 8192, `--big N`) our time and
-//! peak memory (measured in a child process) beside the image size.
+//! and on a 2048 x 2048 field from the project's simulator (prospector-skysim):
+//! completeness by true peak SNR and reliability of both finders' islands
+//! against the truth catalogue (`--no-sim-pybdsf` skips PyBDSF there).
 //! `--only-sim` runs the simulated part alone.
 //!
-//! Run: `cargo run --release -p prospector-sources --example benchmark [-- --big 8192]`
+//! Speed and memory against PyBDSF, on larger fields and against image side,
+//! are measured by `prospector bench` (crates/bench), not here.
+//!
+//! Run: `cargo run --release -p prospector-sources --example benchmark`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -28,7 +29,7 @@ use prospector_fits::{FitsImage, OpenOptions};
 use prospector_image::{Beam, Image};
 use prospector_skysim::{simulate_to_fits, FieldConfig, TruthSource};
 use prospector_sources::labeller::{runs_where, RowLabeller, Run};
-use prospector_sources::pipeline::{find_sources, CutoutOutput, FindOptions, FindSummary};
+use prospector_sources::pipeline::{find_sources, FindOptions};
 use prospector_sources::Island;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,15 +65,6 @@ struct PyBdsf {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        return child(&args[2..]);
-    }
-    let big = args
-        .iter()
-        .position(|a| a == "--big")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8192usize);
     let sim_pybdsf = !args.iter().any(|a| a == "--no-sim-pybdsf");
     let only_sim = args.iter().any(|a| a == "--only-sim");
     let work = tempfile::tempdir()?;
@@ -126,7 +118,7 @@ fn main() -> Result<()> {
     for (k, case) in cases.iter().enumerate().filter(|_| !only_sim) {
         compare(case, &work.path().join(format!("case{k}")))?;
     }
-    simulated_fields(big, sim_pybdsf, work.path())?;
+    simulated_fields(sim_pybdsf, work.path())?;
     Ok(())
 }
 
@@ -458,9 +450,8 @@ fn mask_islands(mask: &Image) -> Vec<Vec<Run>> {
     out.into_iter().map(|c| c.runs).collect()
 }
 
-/// Truth scores of both finders on a simulated field, and our speed and peak
-/// memory (in a child process) on a large one.
-fn simulated_fields(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
+/// Truth scores of both finders on a simulated field.
+fn simulated_fields(with_pybdsf: bool, work: &Path) -> Result<()> {
     println!("== simulated fields (prospector-skysim, MeerKAT-like)");
     let n = 2048;
     let (image, truth, noise) = simulated(n, 1, work)?;
@@ -523,60 +514,5 @@ fn simulated_fields(big: usize, with_pybdsf: bool, work: &Path) -> Result<()> {
         print!(", PyBDSF {:.1}%", 100.0 * r);
     }
     println!();
-
-    let (big_image, _, _) = simulated(big, 2, work)?;
-    let image_mb = (big * big * 4) as f64 / 1e6;
-    println!("  {big} x {big} ({image_mb:.0} MB of pixels), our peak memory measured in a child process:");
-    for (what, flag) in [
-        ("catalogue + maps", "none"),
-        ("+ cutout set and raw cutouts", "all"),
-    ] {
-        let out = Command::new(std::env::current_exe()?)
-            .args([
-                "--child",
-                &big_image.to_string_lossy(),
-                &work.join(format!("big-{flag}")).to_string_lossy(),
-                flag,
-            ])
-            .output()?;
-        if !out.status.success() {
-            return Err(format!("child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-        }
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let fields: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        let (seconds, peak_mb, sources) = (fields[0], fields[1], fields[2]);
-        println!(
-            "    ours, {what}: {seconds:.2} s, peak RSS {peak_mb:.0} MB ({:.2} x the image), {sources} sources",
-            peak_mb / image_mb
-        );
-    }
-    Ok(())
-}
-
-/// Child: `find_sources` on one file (cutouts `all` or `none`); prints
-/// seconds, peak RSS (MB) and source count.
-fn child(args: &[String]) -> Result<()> {
-    let options = FindOptions {
-        cutouts: if args[2] == "all" {
-            CutoutOutput::All
-        } else {
-            CutoutOutput::None
-        },
-        ..FindOptions::default()
-    };
-    let start = Instant::now();
-    let summary: FindSummary = find_sources(Path::new(&args[0]), &options, Path::new(&args[1]))?;
-    let seconds = start.elapsed().as_secs_f64();
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let peak_kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN);
-    println!("{seconds} {} {}", peak_kb / 1024.0, summary.sources);
     Ok(())
 }

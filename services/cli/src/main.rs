@@ -45,6 +45,11 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Create or update the streams, consumers and buckets on a NATS server (operator set-up).
     Topology(commands::topology::TopologyArgs),
+    /// Measure every speed and memory figure against PyBDSF and Python PyTorch on this machine (Markdown and JSON).
+    Bench(commands::bench::BenchArgs),
+    /// One model-side round of `prospector bench` (run by it).
+    #[command(hide = true)]
+    BenchWorker(commands::bench::BenchWorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +75,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Protocol(args) => commands::protocol::run(args),
         Command::Run(args) => commands::run::run(args),
         Command::Topology(args) => commands::topology::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+        Command::BenchWorker(args) => commands::bench::worker(args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin shell over a library crate.
 
+pub mod bench;
 pub mod find;
 pub mod info;
 pub mod protocol;

@@ -1,5 +1,5 @@
 """The study's VQ-VAE in Python PyTorch: the alternative Prospector's model is measured
-against (crates/model/examples/bench_vs_pytorch.rs runs both side by side).
+against (`prospector bench`, crates/bench/src/vqvae.rs, runs both side by side).
 
 Same network as prospector-model (the keras-io example: TensorFlow "same" padding,
 Glorot-uniform kernels, zero biases, a codebook uniform in [-0.05, 0.05]), the same loss

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every speed and memory figure of the README, in one run on this machine, side by side
+# with PyBDSF 1.14.1 and Python PyTorch on the same libtorch: writes out/bench/bench.md
+# and out/bench/bench.json.
+#   bash scripts/bench.sh            # the full run: about 40 minutes on 2 cores
+#   bash scripts/bench.sh --quick    # about 5 minutes
+# Other arguments go to `prospector bench` (`--runs`, `--rounds`, `--pybdsf-cap SECONDS`,
+# `--out DIR`, `--work DIR`; see `prospector bench --help`).
+# It runs at nice 10: the machine is usually shared, and both sides of every comparison
+# run at the same priority, so the ratios stay fair.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/bootstrap.sh --full-torch
+bash scripts/install-pybdsf.sh
+# shellcheck source=env.sh
+source scripts/env.sh
+cargo build --release --locked -p prospector-cli
+default_out=(--out out/bench)
+[[ " $* " == *" --out "* ]] && default_out=()
+exec nice -n 10 "$CARGO_TARGET_DIR/release/prospector" bench "${default_out[@]}" "$@"
