@@ -168,6 +168,40 @@ fn spawn_server(dir: &tempfile::TempDir) -> std::process::Child {
         .expect("nats-server starts")
 }
 
+/// The binary `name` of workspace package `package`, built first (cargo returns at once
+/// when it is up to date), from the same target folder and profile as the running test.
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", package, "--bin", name])
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {package} failed");
+    // The test executable is target/<profile>/deps/<test>; binaries live one folder up.
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps");
+    let binary = profile_dir.join(name);
+    if binary.is_file() {
+        return binary;
+    }
+    // `cargo test` may use another profile folder than `cargo build`: look in debug too.
+    let debug = profile_dir
+        .parent()
+        .expect("target folder")
+        .join("debug")
+        .join(name);
+    assert!(
+        debug.is_file(),
+        "no {name} binary at {} or {}",
+        binary.display(),
+        debug.display()
+    );
+    debug
+}
+
 /// A loopback port free now (the OS picks it for a listener we close at once).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

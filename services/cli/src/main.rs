@@ -43,6 +43,10 @@ enum Command {
     Protocol(commands::protocol::ProtocolArgs),
     /// Run the whole pipeline in this process (simulating a survey and training a demo model when none are given) and rank the anomalies.
     Run(commands::run::RunArgs),
+    /// Submit an image to the running pipeline (the imaging-pipeline hook); --wait follows it to the end.
+    Submit(commands::submit::SubmitArgs),
+    /// Manage the models the scorers use (publish a new version).
+    Model(commands::model::ModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Mirabest(args) => commands::protocol::mirabest(args),
         Command::Protocol(args) => commands::protocol::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Submit(args) => commands::submit::run(args),
+        Command::Model(args) => commands::model::run(args),
     }
 }
 

@@ -2,8 +2,10 @@
 
 pub mod find;
 pub mod info;
+pub mod model;
 pub mod protocol;
 pub mod run;
 pub mod score;
 pub mod simulate;
+pub mod submit;
 pub mod train;

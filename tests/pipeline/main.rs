@@ -1,0 +1,201 @@
+//! The distributed pipeline as it is deployed: a real nats-server, the tiler, extractor,
+//! two scorers and the evaluator as separate processes, images submitted through the
+//! imaging-pipeline hook (`prospector submit --wait`). Its catalogue must equal the
+//! embedded mode's (`prospector run`) for the same images and model, row for row.
+
+mod support;
+
+use prospector_bus::topology::{stream_name, subjects};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use support::{cli, describe, finish, run_cli, Cluster};
+
+/// Longest a `submit --wait` of the test's small images may take.
+const IMAGE_WITHIN: Duration = Duration::from_secs(120);
+
+fn sha256_hex(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).expect("image readable")))
+}
+
+/// Simulates three small fields into the cluster's input root.
+fn simulate(cluster: &Cluster) -> Vec<PathBuf> {
+    let images = cluster.path("images");
+    let output = run_cli(
+        Command::new(cli())
+            .args([
+                "simulate", "--fields", "3", "--size", "640", "--seed", "5", "--out",
+            ])
+            .arg(&images),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let mut fits: Vec<PathBuf> = std::fs::read_dir(&images)
+        .expect("images listed")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fits"))
+        .collect();
+    fits.sort();
+    assert_eq!(fits.len(), 3);
+    fits
+}
+
+/// `prospector run` on the images: trains the quick model into `<out>/model` and writes
+/// the embedded catalogues into `<out>/catalogues/<stem>.csv`.
+fn run_embedded(images: &[PathBuf], out: &Path) {
+    let output = run_cli(
+        Command::new(cli())
+            .arg("run")
+            .args(images)
+            .arg("--out")
+            .arg(out)
+            .args(["--epochs", "1"]),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+}
+
+/// The image id `submit` printed ("<path>: image <id> ...").
+fn submitted_id(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "image")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no image id in:\n{}", describe(output)))
+        .to_owned()
+}
+
+fn scores_stored(cluster: &Cluster) -> u64 {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let client = async_nats::connect(cluster.nats.url())
+            .await
+            .expect("connected");
+        let jetstream = async_nats::jetstream::new(client);
+        let mut stream = jetstream
+            .get_stream(stream_name(subjects::SCORES))
+            .await
+            .expect("scores stream");
+        stream.info().await.expect("stream info").state.messages
+    })
+}
+
+/// The scorer's `prospector_messages_processed_total{stage="scorer",outcome="ok"}`.
+fn scored_by(scorer: &support::ServiceProcess) -> u64 {
+    let (_, body) = prospector_tests::http_get(&scorer.metrics_url("/metrics"));
+    body.lines()
+        .find(|l| {
+            l.starts_with("prospector_messages_processed_total")
+                && l.contains("stage=\"scorer\"")
+                && l.contains("outcome=\"ok\"")
+        })
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() {
+    let cluster = Cluster::new();
+    let images = simulate(&cluster);
+    let embedded = cluster.path("embedded");
+    run_embedded(&images, &embedded);
+    let published = cluster.publish_model(&embedded.join("model"));
+    assert!(published.contains("now the active version"), "{published}");
+
+    let _evaluator = cluster.start("evaluator", "evaluator");
+    let _tiler = cluster.start("tiler", "tiler");
+    let _extractor = cluster.start("extractor", "extractor");
+    let scorers = [
+        cluster.start("scorer", "scorer-1"),
+        cluster.start("scorer", "scorer-2"),
+    ];
+    let token = cluster.path("token");
+    let token_args = ["--token-file", token.to_str().expect("utf-8 path")];
+    let waits: Vec<_> = images
+        .iter()
+        .map(|image| cluster.submit(image, &[&["--wait"], &token_args[..]].concat()))
+        .collect();
+    let mut rows = 0;
+    for (image, wait) in images.iter().zip(waits) {
+        let output = finish(wait, IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        let image_id = submitted_id(&output);
+        assert_eq!(
+            image_id,
+            sha256_hex(image),
+            "the image id is the SHA-256 of its bytes"
+        );
+        let stem = image.file_stem().expect("stem").to_string_lossy();
+        let expected = std::fs::read_to_string(embedded.join(format!("catalogues/{stem}.csv")))
+            .expect("embedded catalogue");
+        let actual = std::fs::read_to_string(cluster.catalogue(&image_id))
+            .unwrap_or_else(|e| panic!("no distributed catalogue for {stem}: {e}"));
+        let (expected, actual): (Vec<&str>, Vec<&str>) =
+            (expected.lines().collect(), actual.lines().collect());
+        assert!(expected.len() > 20, "{stem}: only {} rows", expected.len());
+        for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
+            assert_eq!(a, e, "{stem}: row {i} differs");
+        }
+        assert_eq!(actual.len(), expected.len(), "{stem}: row count");
+        rows += expected.len() as u64 - 1;
+    }
+    // Every source scored once: one stored score per catalogue row, and both shards
+    // took part.
+    assert_eq!(scores_stored(&cluster), rows);
+    for scorer in &scorers {
+        assert!(
+            scored_by(scorer) > 0,
+            "{} scored nothing:\n{}",
+            scorer.instance,
+            scorer.log()
+        );
+    }
+
+    // The same bytes again: answered at once from the status, nothing rescored.
+    let again = finish(
+        cluster.submit(&images[0], &[&["--wait"], &token_args[..]].concat()),
+        IMAGE_WITHIN,
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already submitted"),
+        "{}",
+        describe(&again)
+    );
+    assert_eq!(scores_stored(&cluster), rows);
+
+    // What imaging pipelines are told when something is wrong, by exit code.
+    let junk = cluster.path("images/junk.fits");
+    std::fs::write(&junk, b"SIMPLE  = nonsense").expect("junk written");
+    let failed = finish(
+        cluster.submit(&junk, &[&["--wait"], &token_args[..]].concat()),
+        IMAGE_WITHIN,
+    );
+    assert_eq!(failed.status.code(), Some(6), "{}", describe(&failed));
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("junk.fits"),
+        "{}",
+        describe(&failed)
+    );
+
+    let outside = cluster.path("outside.fits");
+    std::fs::copy(&images[0], &outside).expect("copied");
+    let escaped = cluster.path("images/../outside.fits");
+    for refused in [&outside, &escaped] {
+        let output = finish(cluster.submit(refused, &token_args), IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    }
+    let wrong = finish(
+        cluster.submit(&images[1], &["--token", "guess"]),
+        IMAGE_WITHIN,
+    );
+    assert_eq!(wrong.status.code(), Some(5), "{}", describe(&wrong));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("not valid"),
+        "{}",
+        describe(&wrong)
+    );
+    let anonymous = finish(cluster.submit(&images[1], &[]), IMAGE_WITHIN);
+    assert_eq!(anonymous.status.code(), Some(5), "{}", describe(&anonymous));
+}
