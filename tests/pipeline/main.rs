@@ -96,10 +96,12 @@ fn scored_by(scorer: &support::ServiceProcess) -> u64 {
 
 #[test]
 fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() {
+    let started = std::time::Instant::now();
     let cluster = Cluster::new();
     let images = simulate(&cluster);
     let embedded = cluster.path("embedded");
     run_embedded(&images, &embedded);
+    eprintln!("simulated and ran embedded: {:?}", started.elapsed());
     let published = cluster.publish_model(&embedded.join("model"));
     assert!(published.contains("now the active version"), "{published}");
 
@@ -110,6 +112,7 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
         cluster.start("scorer", "scorer-1"),
         cluster.start("scorer", "scorer-2"),
     ];
+    eprintln!("services ready: {:?}", started.elapsed());
     let token = cluster.path("token");
     let token_args = ["--token-file", token.to_str().expect("utf-8 path")];
     let waits: Vec<_> = images
@@ -134,12 +137,24 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
         let (expected, actual): (Vec<&str>, Vec<&str>) =
             (expected.lines().collect(), actual.lines().collect());
         assert!(expected.len() > 20, "{stem}: only {} rows", expected.len());
+        let source = |row: &&str| row.split(',').nth(1).unwrap_or_default().to_owned();
+        let only = |a: &[&str], b: &[&str]| -> Vec<String> {
+            let b: std::collections::HashSet<String> = b.iter().map(source).collect();
+            a.iter().map(source).filter(|s| !b.contains(s)).collect()
+        };
         for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
-            assert_eq!(a, e, "{stem}: row {i} differs");
+            assert_eq!(
+                a,
+                e,
+                "{stem}: row {i} differs; sources only in the distributed catalogue: {:?}, only in the embedded one: {:?}",
+                only(&actual, &expected),
+                only(&expected, &actual)
+            );
         }
         assert_eq!(actual.len(), expected.len(), "{stem}: row count");
         rows += expected.len() as u64 - 1;
     }
+    eprintln!("three images complete: {:?}", started.elapsed());
     // Every source scored once: one stored score per catalogue row, and both shards
     // took part.
     assert_eq!(scores_stored(&cluster), rows);
@@ -198,4 +213,147 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
     );
     let anonymous = finish(cluster.submit(&images[1], &[]), IMAGE_WITHIN);
     assert_eq!(anonymous.status.code(), Some(5), "{}", describe(&anonymous));
+}
+
+/// Trains a second model (another seed, on one image's sources) into `out`.
+fn train_second_model(embedded: &Path, out: &Path) {
+    let output = run_cli(
+        Command::new(cli())
+            .arg("train")
+            .arg("--cutouts")
+            .arg(embedded.join("training/image-0/cutouts"))
+            .arg("--out")
+            .arg(out)
+            .args(["--epochs", "1", "--seed", "7", "--device", "cpu"]),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+}
+
+/// The version a scorer reports in `prospector_model_info{version=...}`.
+fn model_of(scorer: &support::ServiceProcess) -> Option<String> {
+    let (_, body) = prospector_tests::http_get(&scorer.metrics_url("/metrics"));
+    body.lines()
+        .find(|l| l.starts_with("prospector_model_info{"))
+        .and_then(|l| l.split("version=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+}
+
+/// The version in a `model publish` message ("published model <version> from ...").
+fn published_version(message: &str) -> String {
+    message
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("no version in {message}"))
+        .to_owned()
+}
+
+/// Polls `check` every 100 ms for up to a minute.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Asserts the distributed catalogue of `image` is the embedded one in `embedded`.
+fn assert_same_catalogue(cluster: &Cluster, image: &Path, embedded: &Path) -> usize {
+    let stem = image.file_stem().expect("stem").to_string_lossy();
+    let expected = std::fs::read_to_string(embedded.join(format!("catalogues/{stem}.csv")))
+        .expect("embedded catalogue");
+    let actual = std::fs::read_to_string(cluster.catalogue(&sha256_hex(image)))
+        .unwrap_or_else(|e| panic!("no distributed catalogue for {stem}: {e}"));
+    assert_eq!(actual, expected, "{stem}: the catalogues differ");
+    expected.lines().count() - 1
+}
+
+#[test]
+fn a_killed_scorer_a_restarted_evaluator_and_a_new_model_lose_and_double_nothing() {
+    let cluster = Cluster::new();
+    let images = simulate(&cluster);
+    let (embedded_a, embedded_b) = (cluster.path("embedded-a"), cluster.path("embedded-b"));
+    run_embedded(&images[..1], &embedded_a);
+    let model_b = cluster.path("model-b");
+    train_second_model(&embedded_a, &model_b);
+    let output = run_cli(
+        Command::new(cli())
+            .arg("run")
+            .args(&images[1..])
+            .arg("--out")
+            .arg(&embedded_b)
+            .arg("--model")
+            .arg(&model_b),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let version_a = published_version(&cluster.publish_model(&embedded_a.join("model")));
+
+    let evaluator = cluster.start("evaluator", "evaluator");
+    let _tiler = cluster.start("tiler", "tiler");
+    let _extractor = cluster.start("extractor", "extractor");
+    let [scorer_1, scorer_2] = [
+        cluster.start("scorer", "scorer-1"),
+        cluster.start("scorer", "scorer-2"),
+    ];
+    let token = cluster.path("token");
+    let wait = [
+        "--wait",
+        "--token-file",
+        token.to_str().expect("utf-8 path"),
+    ];
+    let first = finish(cluster.submit(&images[0], &wait), IMAGE_WITHIN);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+
+    // A new version while the scorers run: both swap to it without a restart.
+    let version_b = published_version(&cluster.publish_model(&model_b));
+    assert_ne!(version_a, version_b);
+    eventually("both scorers on the new model", || {
+        [&scorer_1, &scorer_2]
+            .iter()
+            .all(|s| model_of(s).as_deref() == Some(version_b.as_str()))
+    });
+
+    // Kill one scorer once the next images' scores flow, restart the evaluator while
+    // they are scored: the survivors finish everything.
+    let before = scores_stored(&cluster);
+    let waits: Vec<_> = images[1..]
+        .iter()
+        .map(|image| cluster.submit(image, &wait))
+        .collect();
+    eventually("scores of the next images", || {
+        scores_stored(&cluster) > before
+    });
+    scorer_1.kill();
+    evaluator.terminate();
+    let evaluator = cluster.start("evaluator", "evaluator");
+    for wait in waits {
+        let output = finish(wait, IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    }
+
+    // Nothing lost, nothing doubled, one version per source, recorded in the catalogue:
+    // the first image as model A scores it alone, the others as model B does.
+    let mut rows = assert_same_catalogue(&cluster, &images[0], &embedded_a);
+    for image in &images[1..] {
+        rows += assert_same_catalogue(&cluster, image, &embedded_b);
+    }
+    assert_eq!(scores_stored(&cluster), rows as u64);
+
+    // A restarted evaluator rebuilds the same state from the streams alone.
+    let catalogues = cluster.path("data/catalogues");
+    let before: Vec<String> = images
+        .iter()
+        .map(|i| std::fs::read_to_string(cluster.catalogue(&sha256_hex(i))).expect("catalogue"))
+        .collect();
+    evaluator.terminate();
+    std::fs::remove_dir_all(&catalogues).expect("catalogues removed");
+    let _evaluator = cluster.start("evaluator", "evaluator");
+    for (image, before) in images.iter().zip(before) {
+        let path = cluster.catalogue(&sha256_hex(image));
+        eventually("the catalogue rewritten", || path.is_file());
+        assert_eq!(std::fs::read_to_string(&path).expect("catalogue"), before);
+    }
 }

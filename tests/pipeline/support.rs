@@ -48,10 +48,6 @@ input_roots = ["{dir}/images"]
 [extractor]
 workers = 1
 
-[extractor.finder]
-# Several tiles per image, so the catalogue is assembled from many messages.
-tile_core = 256
-
 [scorer]
 device = "cpu"
 max_batch = 32

@@ -36,10 +36,7 @@ where
 {
     // The service's name in logs and metrics.
     let name = binary.trim_start_matches("prospector-");
-    let matches = Args::command()
-        .name(binary)
-        .about(about)
-        .get_matches();
+    let matches = Args::command().name(binary).about(about).get_matches();
     let args = match Args::from_arg_matches(&matches) {
         Ok(args) => args,
         Err(e) => e.exit(),

@@ -115,7 +115,7 @@ mod tests {
         std::fs::write(outside.join("secret.fits"), b"x").unwrap();
         std::os::unix::fs::symlink(outside.join("secret.fits"), root.join("link.fits")).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("linkdir")).unwrap();
-        let roots = InputRoots::new(&[root.clone()], 100).unwrap();
+        let roots = InputRoots::new(std::slice::from_ref(&root), 100).unwrap();
         let canonical = root.canonicalize().unwrap().join("sub/a.fits");
 
         let text = |p: &Path| p.display().to_string();

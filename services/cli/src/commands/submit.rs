@@ -165,7 +165,7 @@ fn refused(image: &str, server: &str, status: tonic::Status) -> CliError {
     };
     let what = match exit {
         Exit::BadInput => format!("{image}: refused by {server}"),
-        _ => format!("{server}"),
+        _ => server.to_owned(),
     };
     CliError::new(exit, anyhow!("{what}: {}", status.message()))
 }
