@@ -32,13 +32,6 @@ impl Cluster {
 [nats]
 servers = ["{nats}"]
 
-[bus.work_queue]
-# Small enough that parallel tests' servers can all reserve it on the machine's disk.
-max_age = "0s"
-max_bytes = 268435456
-max_messages = 100000
-discard = "new"
-
 [bus.consumer]
 # Short, so a killed scorer's cutouts are redelivered within the test.
 ack_wait = "4s"

@@ -66,7 +66,10 @@ impl NatsServer {
         let port = free_port();
         let monitoring_port = options.monitoring.then(free_port);
         let mut config = format!(
-            "listen: 127.0.0.1:{port}\nserver_name: prospector_test\njetstream {{ store_dir: {:?} }}\nlog_file: {:?}\n",
+            // max_file_store: the topology's streams reserve their max_bytes (16 GiB
+            // of work queues by default) against it, and by default it is a share of the
+            // free disk, which a busy build machine may not have; tests store megabytes.
+            "listen: 127.0.0.1:{port}\nserver_name: prospector_test\njetstream {{ store_dir: {:?}, max_file_store: 1TB }}\nlog_file: {:?}\n",
             dir.path().join("jetstream"),
             dir.path().join("nats-server.log"),
         );
