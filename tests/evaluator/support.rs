@@ -7,44 +7,12 @@ use prospector_proto::v1::{
     TilePlan,
 };
 use prospector_proto::SCHEMA_VERSION;
-use prospector_tests::{free_port, http_get, workspace_root};
-use std::path::{Path, PathBuf};
+use prospector_tests::{binary, free_port, http_get};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "s3cret-token-for-tests";
-
-/// The evaluator binary, built first (cargo returns at once when it is up to date).
-fn evaluator_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "prospector-evaluator"])
-        .current_dir(workspace_root())
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building prospector-evaluator failed");
-    // The test executable is target/<profile>/deps/<name>; binaries live one folder up.
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let binary = profile_dir.join("prospector-evaluator");
-    if binary.is_file() {
-        return binary;
-    }
-    // `cargo test` may use another profile folder than `cargo build`: look in debug too.
-    let debug = profile_dir
-        .parent()
-        .expect("target folder")
-        .join("debug/prospector-evaluator");
-    assert!(
-        debug.is_file(),
-        "no evaluator binary at {} or {}",
-        binary.display(),
-        debug.display()
-    );
-    debug
-}
 
 /// Where one evaluator listens and keeps its files (kept across restarts).
 #[derive(Debug)]
@@ -93,7 +61,7 @@ impl EvaluatorSetup {
             .append(true)
             .open(&log)
             .expect("log file");
-        let child = Command::new(evaluator_binary())
+        let child = Command::new(binary("prospector-evaluator", "prospector-evaluator"))
             .env("PROSPECTOR_NATS_URL", &self.nats_url)
             .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{}", self.grpc))
             .env(

@@ -170,6 +170,57 @@ fn spawn_server(dir: &tempfile::TempDir) -> std::process::Child {
         .expect("nats-server starts")
 }
 
+/// The packages whose binaries the tests run: built together, so cargo unifies their
+/// dependencies' features the same way whichever test asks first (building one alone
+/// could select other features and rebuild the shared dependencies every time).
+const BINARY_PACKAGES: [&str; 5] = [
+    "prospector-cli",
+    "prospector-tiler",
+    "prospector-extractor",
+    "prospector-scorer",
+    "prospector-evaluator",
+];
+
+/// The binary `name` of workspace package `package` (one of [`BINARY_PACKAGES`]), built
+/// first (cargo returns at once when it is up to date).
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    assert!(
+        BINARY_PACKAGES.contains(&package),
+        "{package} is not among the binaries the tests build"
+    );
+    let status = std::process::Command::new(env!("CARGO"))
+        .arg("build")
+        .arg("--quiet")
+        .args(BINARY_PACKAGES.iter().flat_map(|p| ["-p", p]))
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the service binaries failed");
+    // The test executable is target/<profile>/deps/<test>; binaries live one folder up.
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps");
+    let binary = profile_dir.join(name);
+    if binary.is_file() {
+        return binary;
+    }
+    // `cargo test` may use another profile folder than `cargo build`: look in debug too.
+    let debug = profile_dir
+        .parent()
+        .expect("target folder")
+        .join("debug")
+        .join(name);
+    assert!(
+        debug.is_file(),
+        "no {name} binary at {} or {}",
+        binary.display(),
+        debug.display()
+    );
+    debug
+}
+
 /// A loopback port free now (the OS picks it for a listener we close at once).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

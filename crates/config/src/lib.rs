@@ -124,6 +124,8 @@ impl Default for TilerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ExtractorConfig {
     pub finder: FinderConfig,
+    /// Tiles worked on at once by one replica; 0 (the default) for one per CPU core.
+    pub workers: usize,
     pub runner: RunnerConfig,
 }
 

@@ -5,7 +5,8 @@
 //!   zstd-compressed, the whole image's background shipped with each tile);
 //! - [`ExtractorStage`]: `Tile` -> one `Cutout` per island the tile's core owns, then a
 //!   `ProgressEvent` (`STAGE_EXTRACTED`, `sources_owned`);
-//! - [`ScorerStage`]: batches of `Cutout`s -> `Score`s through a [`CutoutModel`].
+//! - [`ScorerStage`]: batches of `Cutout`s -> `Score`s through a [`CutoutModel`];
+//! - [`ReportFailures`]: any of them, also failing the image of a message it rejects.
 //!
 //! Nothing here knows about NATS: the stages compute on decoded messages and return
 //! the messages to publish. Bad input (an unreadable image, a tile whose pixels do not
@@ -15,6 +16,7 @@
 mod codec;
 mod embedded;
 mod extractor;
+mod failures;
 mod progress;
 mod scorer;
 mod tiler;
@@ -26,6 +28,7 @@ pub use codec::{
 };
 pub use embedded::{run_embedded, EmbeddedError, Submitted};
 pub use extractor::ExtractorStage;
+pub use failures::{failure_event, ReportFailures};
 pub use scorer::{CutoutModel, ModelError, ModelScores, ScorerStage};
 pub use tiler::{tile_core_for_payload, TilerStage, MAX_TILE_PAYLOAD};
 pub use vqvae::VqVaeModel;

@@ -18,7 +18,10 @@ pub enum Exit {
     Internal = 1,
     BadInput = 3,
     Output = 4,
+    /// The server is unreachable or refused the credentials.
     Unavailable = 5,
+    /// The image was processed and failed in the pipeline.
+    PipelineFailed = 6,
 }
 
 /// An error for the user: what went wrong (naming the file or server) and which

@@ -50,6 +50,10 @@ enum Command {
     /// One model-side round of `prospector bench` (run by it).
     #[command(hide = true)]
     BenchWorker(commands::bench::BenchWorkerArgs),
+    /// Submit an image to the running pipeline (the imaging-pipeline hook); --wait follows it to the end.
+    Submit(commands::submit::SubmitArgs),
+    /// Manage the models the scorers use (publish a new version).
+    Model(commands::model::ModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Topology(args) => commands::topology::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchWorker(args) => commands::bench::worker(args),
+        Command::Submit(args) => commands::submit::run(args),
+        Command::Model(args) => commands::model::run(args),
     }
 }
 

@@ -8,8 +8,8 @@ use prospector_bus::topology::subjects;
 use prospector_bus::{Bus, NatsBus, Outgoing};
 use prospector_proto::v1::{Label, LabelClass};
 use prospector_proto::SCHEMA_VERSION;
+use prospector_service::ApiToken;
 use prost::Message;
-use std::path::Path;
 use std::sync::Arc;
 
 /// Why a submission was refused.
@@ -21,57 +21,6 @@ pub enum SubmitError {
     Invalid(String),
     #[error("labels not stored: {0}")]
     Unavailable(String),
-}
-
-/// Why the API token cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("cannot read the API token file {path}: {source}")]
-    Read {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the API token file {0} is empty")]
-    Empty(std::path::PathBuf),
-}
-
-/// The bearer token submissions must carry, read from `grpc.api_token_file`.
-#[derive(Clone)]
-pub struct ApiToken(String);
-
-impl std::fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiToken(<redacted>)")
-    }
-}
-
-impl ApiToken {
-    pub fn read(path: &Path) -> Result<Self, TokenError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(TokenError::Empty(path.to_owned()));
-        }
-        Ok(Self(token.to_owned()))
-    }
-
-    /// True when `authorization` is `Bearer <token>`. Compares every byte whatever the
-    /// first difference, so the time taken does not reveal how much of a guess was right.
-    fn admits(&self, authorization: Option<&str>) -> bool {
-        let Some(given) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
-            return false;
-        };
-        let (given, expected) = (given.trim().as_bytes(), self.0.as_bytes());
-        given.len() == expected.len()
-            && given
-                .iter()
-                .zip(expected)
-                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-                == 0
-    }
 }
 
 /// Receives labels (see the module documentation).
@@ -108,16 +57,9 @@ impl LabelDesk {
         labels: Vec<Label>,
     ) -> Result<u32, SubmitError> {
         if let Some(token) = &self.token {
-            if authorization.is_none() {
-                return Err(SubmitError::Unauthenticated(
-                    "labels need an `authorization: Bearer <token>` header",
-                ));
-            }
-            if !token.admits(authorization) {
-                return Err(SubmitError::Unauthenticated(
-                    "the bearer token is not valid",
-                ));
-            }
+            token
+                .check(authorization)
+                .map_err(SubmitError::Unauthenticated)?;
         }
         let labels = self.validated(labels)?;
         for label in &labels {

@@ -19,4 +19,5 @@ pub mod render;
 pub mod service;
 pub mod state;
 
-pub use service::{run, ServiceError};
+pub use prospector_service::ServiceError;
+pub use service::run;

@@ -1,0 +1,386 @@
+//! The distributed pipeline as it is deployed: a real nats-server, the tiler, extractor,
+//! two scorers and the evaluator as separate processes, images submitted through the
+//! imaging-pipeline hook (`prospector submit --wait`). Its catalogue must equal the
+//! embedded mode's (`prospector run`) for the same images and model, row for row.
+
+mod support;
+
+use prospector_bus::topology::{stream_name, subjects};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use support::{cli, describe, finish, run_cli, Cluster};
+
+/// Longest a `submit --wait` of the test's small images may take.
+const IMAGE_WITHIN: Duration = Duration::from_secs(120);
+
+fn sha256_hex(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).expect("image readable")))
+}
+
+/// Simulates three small fields into the cluster's input root.
+fn simulate(cluster: &Cluster) -> Vec<PathBuf> {
+    let images = cluster.path("images");
+    let output = run_cli(
+        Command::new(cli())
+            .args([
+                "simulate", "--fields", "3", "--size", "640", "--seed", "5", "--out",
+            ])
+            .arg(&images),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let mut fits: Vec<PathBuf> = std::fs::read_dir(&images)
+        .expect("images listed")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fits"))
+        .collect();
+    fits.sort();
+    assert_eq!(fits.len(), 3);
+    fits
+}
+
+/// `prospector run` on the images: trains the quick model into `<out>/model` and writes
+/// the embedded catalogues into `<out>/catalogues/<stem>.csv`.
+fn run_embedded(images: &[PathBuf], out: &Path) {
+    let output = run_cli(
+        Command::new(cli())
+            .arg("run")
+            .args(images)
+            .arg("--out")
+            .arg(out)
+            .args(["--epochs", "1"]),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+}
+
+/// The image id `submit` printed ("<path>: image <id> ...").
+fn submitted_id(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "image")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no image id in:\n{}", describe(output)))
+        .to_owned()
+}
+
+fn scores_stored(cluster: &Cluster) -> u64 {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let client = async_nats::connect(cluster.nats.url())
+            .await
+            .expect("connected");
+        let jetstream = async_nats::jetstream::new(client);
+        let mut stream = jetstream
+            .get_stream(stream_name(subjects::SCORES))
+            .await
+            .expect("scores stream");
+        stream.info().await.expect("stream info").state.messages
+    })
+}
+
+/// The scorer's `prospector_messages_processed_total{stage="scorer",outcome="ok"}`.
+fn scored_by(scorer: &support::ServiceProcess) -> u64 {
+    let (_, body) = prospector_tests::http_get(&scorer.metrics_url("/metrics"));
+    body.lines()
+        .find(|l| {
+            l.starts_with("prospector_messages_processed_total")
+                && l.contains("stage=\"scorer\"")
+                && l.contains("outcome=\"ok\"")
+        })
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() {
+    let started = std::time::Instant::now();
+    let cluster = Cluster::new();
+    let images = simulate(&cluster);
+    let embedded = cluster.path("embedded");
+    run_embedded(&images, &embedded);
+    eprintln!("simulated and ran embedded: {:?}", started.elapsed());
+    let published = cluster.publish_model(&embedded.join("model"));
+    assert!(published.contains("now the active version"), "{published}");
+
+    let _evaluator = cluster.start("evaluator", "evaluator");
+    let _tiler = cluster.start("tiler", "tiler");
+    let _extractor = cluster.start("extractor", "extractor");
+    let scorers = [
+        cluster.start("scorer", "scorer-1"),
+        cluster.start("scorer", "scorer-2"),
+    ];
+    eprintln!("services ready: {:?}", started.elapsed());
+    let token = cluster.path("token");
+    let token_args = ["--token-file", token.to_str().expect("utf-8 path")];
+    let waits: Vec<_> = images
+        .iter()
+        .map(|image| cluster.submit(image, &[&["--wait"], &token_args[..]].concat()))
+        .collect();
+    let mut rows = 0;
+    for (image, wait) in images.iter().zip(waits) {
+        let output = finish(wait, IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        let image_id = submitted_id(&output);
+        assert_eq!(
+            image_id,
+            sha256_hex(image),
+            "the image id is the SHA-256 of its bytes"
+        );
+        let found = assert_same_catalogue(&cluster, image, &embedded);
+        assert!(found > 20, "{}: only {found} sources", image.display());
+        rows += found as u64;
+    }
+    eprintln!("three images complete: {:?}", started.elapsed());
+    // Every source scored once: one stored score per catalogue row, and both shards
+    // took part.
+    assert_eq!(scores_stored(&cluster), rows);
+    for scorer in &scorers {
+        assert!(
+            scored_by(scorer) > 0,
+            "{} scored nothing:\n{}",
+            scorer.instance,
+            scorer.log()
+        );
+    }
+
+    // The same bytes again: answered at once from the status, nothing rescored.
+    let again = finish(
+        cluster.submit(&images[0], &[&["--wait"], &token_args[..]].concat()),
+        IMAGE_WITHIN,
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already submitted"),
+        "{}",
+        describe(&again)
+    );
+    assert_eq!(scores_stored(&cluster), rows);
+
+    // What imaging pipelines are told when something is wrong, by exit code.
+    let junk = cluster.path("images/junk.fits");
+    std::fs::write(&junk, b"SIMPLE  = nonsense").expect("junk written");
+    let failed = finish(
+        cluster.submit(&junk, &[&["--wait"], &token_args[..]].concat()),
+        IMAGE_WITHIN,
+    );
+    assert_eq!(failed.status.code(), Some(6), "{}", describe(&failed));
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("junk.fits"),
+        "{}",
+        describe(&failed)
+    );
+
+    let outside = cluster.path("outside.fits");
+    std::fs::copy(&images[0], &outside).expect("copied");
+    let escaped = cluster.path("images/../outside.fits");
+    for refused in [&outside, &escaped] {
+        let output = finish(cluster.submit(refused, &token_args), IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    }
+    let wrong = finish(
+        cluster.submit(&images[1], &["--token", "guess"]),
+        IMAGE_WITHIN,
+    );
+    assert_eq!(wrong.status.code(), Some(5), "{}", describe(&wrong));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("not valid"),
+        "{}",
+        describe(&wrong)
+    );
+    let anonymous = finish(cluster.submit(&images[1], &[]), IMAGE_WITHIN);
+    assert_eq!(anonymous.status.code(), Some(5), "{}", describe(&anonymous));
+}
+
+/// Trains a second model (another seed, on one image's sources) into `out`.
+fn train_second_model(embedded: &Path, out: &Path) {
+    let output = run_cli(
+        Command::new(cli())
+            .arg("train")
+            .arg("--cutouts")
+            .arg(embedded.join("training/image-0/cutouts"))
+            .arg("--out")
+            .arg(out)
+            .args(["--epochs", "1", "--seed", "7", "--device", "cpu"]),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+}
+
+/// The version a scorer reports in `prospector_model_info{version=...}`.
+fn model_of(scorer: &support::ServiceProcess) -> Option<String> {
+    let (_, body) = prospector_tests::http_get(&scorer.metrics_url("/metrics"));
+    body.lines()
+        .find(|l| l.starts_with("prospector_model_info{"))
+        .and_then(|l| l.split("version=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+}
+
+/// The version in a `model publish` message ("published model <version> from ...").
+fn published_version(message: &str) -> String {
+    message
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("no version in {message}"))
+        .to_owned()
+}
+
+/// Polls `check` every 100 ms for up to a minute.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Columns of the catalogue CSV holding model scores (see prospector-ranking's
+/// `CATALOGUE_CSV_HEADER`), and the first one, the rank.
+const SCORE_COLUMNS: std::ops::Range<usize> = 10..15;
+const ANOMALY_COLUMN: usize = 14;
+
+/// How far a score may differ between the modes: float32 inference over batches of
+/// other sizes and neighbours (the scorers batch whatever arrived) rounds differently in
+/// the last place, e.g. a combined score of 0.388712 against 0.388713.
+const SCORE_TOLERANCE: f64 = 1e-5;
+
+/// Asserts the distributed catalogue of `image` is the embedded one in `embedded`, row
+/// for row: the same sources with the same names, positions, fluxes, model version and
+/// image, the same scores to [`SCORE_TOLERANCE`], and the same ranks except between
+/// sources whose anomaly scores tie within it. Returns the number of sources.
+fn assert_same_catalogue(cluster: &Cluster, image: &Path, embedded: &Path) -> usize {
+    let stem = image.file_stem().expect("stem").to_string_lossy();
+    let read = |path: PathBuf| -> Vec<Vec<String>> {
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{stem}: no catalogue {}: {e}", path.display()))
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect()
+    };
+    let expected = read(embedded.join(format!("catalogues/{stem}.csv")));
+    let actual = read(cluster.catalogue(&sha256_hex(image)));
+    let by_source = |rows: &[Vec<String>]| -> std::collections::BTreeMap<String, Vec<String>> {
+        rows.iter().map(|r| (r[1].clone(), r.clone())).collect()
+    };
+    let (expected, actual) = (by_source(&expected), by_source(&actual));
+    let ids =
+        |m: &std::collections::BTreeMap<String, Vec<String>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(ids(&actual), ids(&expected), "{stem}: not the same sources");
+    let score = |row: &[String], column: usize| -> f64 { row[column].parse().expect("a number") };
+    for (id, e) in &expected {
+        let a = &actual[id];
+        for column in 1..e.len() {
+            if SCORE_COLUMNS.contains(&column) {
+                let (x, y) = (score(e, column), score(a, column));
+                assert!(
+                    (x - y).abs() <= SCORE_TOLERANCE * x.abs().max(1.0),
+                    "{stem}: source {id}, column {column}: {x} embedded, {y} distributed"
+                );
+            } else {
+                assert_eq!(a[column], e[column], "{stem}: source {id}, column {column}");
+            }
+        }
+        let tied = expected.values().any(|other| {
+            other[1] != *id
+                && (score(other, ANOMALY_COLUMN) - score(e, ANOMALY_COLUMN)).abs()
+                    <= SCORE_TOLERANCE
+        });
+        if !tied {
+            assert_eq!(a[0], e[0], "{stem}: source {id} ranks differently");
+        }
+    }
+    expected.len()
+}
+
+#[test]
+fn a_killed_scorer_a_restarted_evaluator_and_a_new_model_lose_and_double_nothing() {
+    let cluster = Cluster::new();
+    let images = simulate(&cluster);
+    let (embedded_a, embedded_b) = (cluster.path("embedded-a"), cluster.path("embedded-b"));
+    run_embedded(&images[..1], &embedded_a);
+    let model_b = cluster.path("model-b");
+    train_second_model(&embedded_a, &model_b);
+    let output = run_cli(
+        Command::new(cli())
+            .arg("run")
+            .args(&images[1..])
+            .arg("--out")
+            .arg(&embedded_b)
+            .arg("--model")
+            .arg(&model_b),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let version_a = published_version(&cluster.publish_model(&embedded_a.join("model")));
+
+    let evaluator = cluster.start("evaluator", "evaluator");
+    let _tiler = cluster.start("tiler", "tiler");
+    let _extractor = cluster.start("extractor", "extractor");
+    let [scorer_1, scorer_2] = [
+        cluster.start("scorer", "scorer-1"),
+        cluster.start("scorer", "scorer-2"),
+    ];
+    let token = cluster.path("token");
+    let wait = [
+        "--wait",
+        "--token-file",
+        token.to_str().expect("utf-8 path"),
+    ];
+    let first = finish(cluster.submit(&images[0], &wait), IMAGE_WITHIN);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+
+    // A new version while the scorers run: both swap to it without a restart.
+    let version_b = published_version(&cluster.publish_model(&model_b));
+    assert_ne!(version_a, version_b);
+    eventually("both scorers on the new model", || {
+        [&scorer_1, &scorer_2]
+            .iter()
+            .all(|s| model_of(s).as_deref() == Some(version_b.as_str()))
+    });
+
+    // Kill one scorer once the next images' scores flow, restart the evaluator while
+    // they are scored: the survivors finish everything.
+    let before = scores_stored(&cluster);
+    let waits: Vec<_> = images[1..]
+        .iter()
+        .map(|image| cluster.submit(image, &wait))
+        .collect();
+    eventually("scores of the next images", || {
+        scores_stored(&cluster) > before
+    });
+    scorer_1.kill();
+    evaluator.terminate();
+    let evaluator = cluster.start("evaluator", "evaluator");
+    for wait in waits {
+        let output = finish(wait, IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    }
+
+    // Nothing lost, nothing doubled, one version per source, recorded in the catalogue:
+    // the first image as model A scores it alone, the others as model B does.
+    let mut rows = assert_same_catalogue(&cluster, &images[0], &embedded_a);
+    for image in &images[1..] {
+        rows += assert_same_catalogue(&cluster, image, &embedded_b);
+    }
+    assert_eq!(scores_stored(&cluster), rows as u64);
+
+    // A restarted evaluator rebuilds the same state from the streams alone.
+    let catalogues = cluster.path("data/catalogues");
+    let before: Vec<String> = images
+        .iter()
+        .map(|i| std::fs::read_to_string(cluster.catalogue(&sha256_hex(i))).expect("catalogue"))
+        .collect();
+    evaluator.terminate();
+    std::fs::remove_dir_all(&catalogues).expect("catalogues removed");
+    let _evaluator = cluster.start("evaluator", "evaluator");
+    for (image, before) in images.iter().zip(before) {
+        let path = cluster.catalogue(&sha256_hex(image));
+        eventually("the catalogue rewritten", || path.is_file());
+        assert_eq!(std::fs::read_to_string(&path).expect("catalogue"), before);
+    }
+}
