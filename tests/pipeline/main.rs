@@ -68,9 +68,7 @@ fn submitted_id(output: &Output) -> String {
 fn scores_stored(cluster: &Cluster) -> u64 {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let client = async_nats::connect(cluster.nats.url())
-            .await
-            .expect("connected");
+        let client = cluster.operator_client().await;
         let jetstream = async_nats::jetstream::new(client);
         let mut stream = jetstream
             .get_stream(stream_name(subjects::SCORES))
@@ -97,7 +95,9 @@ fn scored_by(scorer: &support::ServiceProcess) -> u64 {
 #[test]
 fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() {
     let started = std::time::Instant::now();
-    let cluster = Cluster::new();
+    // Deployed as in production: least-privilege users, so this also proves that
+    // deploy/nats/accounts.conf grants each service what it uses.
+    let cluster = Cluster::least_privilege();
     let images = simulate(&cluster);
     let embedded = cluster.path("embedded");
     run_embedded(&images, &embedded);

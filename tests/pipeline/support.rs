@@ -1,7 +1,9 @@
 //! A whole Prospector deployment on one machine: a nats-server, the four services as
 //! separate processes, and the `prospector` CLI as imaging pipelines call it.
 
-use prospector_tests::{binary, free_port, http_get, NatsServer};
+use prospector_tests::{
+    binary, deployed_password, free_port, http_get, NatsAuth, NatsServer, NatsServerOptions,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -15,15 +17,61 @@ const READY_WITHIN: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Cluster {
     pub nats: NatsServer,
+    /// Each service connects as its own user of deploy/nats/accounts.conf, and the
+    /// topology is created by `prospector topology apply` as `admin`.
+    least_privilege: bool,
     pub dir: tempfile::TempDir,
     pub tiler_grpc: u16,
     pub evaluator_grpc: u16,
 }
 
 impl Cluster {
-    /// A nats-server and a configuration whose input root is `<dir>/images`.
+    /// A nats-server without authentication and a configuration whose input root is
+    /// `<dir>/images`; the services create the topology.
     pub fn new() -> Self {
-        let nats = NatsServer::start();
+        Self::with(NatsServer::start(), false)
+    }
+
+    /// As deployed: the server holds deploy/nats/accounts.conf, the topology is applied by
+    /// `prospector topology apply` as `admin`, and each service runs as its own user with
+    /// `bus.create = false`, so a missing permission fails the test.
+    pub fn least_privilege() -> Self {
+        let nats = NatsServer::start_with(NatsServerOptions {
+            auth: Some(NatsAuth::DeployedAccounts),
+            ..NatsServerOptions::default()
+        });
+        let cluster = Self::with(nats, true);
+        let applied =
+            run_cli(cluster.as_user(Command::new(cli()).args(["topology", "apply"]), "admin"));
+        assert_eq!(applied.status.code(), Some(0), "{}", describe(&applied));
+        cluster
+    }
+
+    /// A NATS client as the operator (`admin` where the server has the deployed users).
+    pub async fn operator_client(&self) -> async_nats::Client {
+        let options = if self.least_privilege {
+            async_nats::ConnectOptions::with_user_and_password(
+                "admin".into(),
+                deployed_password("admin"),
+            )
+        } else {
+            async_nats::ConnectOptions::new()
+        };
+        options.connect(self.nats.url()).await.expect("connected")
+    }
+
+    /// `command` with the NATS credentials of `user` (none on an open server).
+    fn as_user<'c>(&self, command: &'c mut Command, user: &str) -> &'c mut Command {
+        command.env("PROSPECTOR_CONFIG", self.path("prospector.toml"));
+        if self.least_privilege {
+            command
+                .env("PROSPECTOR_NATS_USER", user)
+                .env("PROSPECTOR_NATS_PASSWORD", deployed_password(user));
+        }
+        command
+    }
+
+    fn with(nats: NatsServer, least_privilege: bool) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         std::fs::create_dir_all(dir.path().join("images")).expect("images folder");
         std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).expect("token written");
@@ -31,6 +79,9 @@ impl Cluster {
             r#"
 [nats]
 servers = ["{nats}"]
+
+[bus]
+create = {create}
 
 [bus.consumer]
 # Short, so a killed scorer's cutouts are redelivered within the test.
@@ -57,11 +108,13 @@ model_cache = "{dir}/model-cache"
 data_dir = "{dir}/data"
 "#,
             nats = nats.url(),
-            dir = dir.path().display()
+            dir = dir.path().display(),
+            create = !least_privilege,
         );
         std::fs::write(dir.path().join("prospector.toml"), config).expect("config written");
         Self {
             nats,
+            least_privilege,
             dir,
             tiler_grpc: free_port(),
             evaluator_grpc: free_port(),
@@ -88,8 +141,8 @@ data_dir = "{dir}/data"
             "evaluator" => self.evaluator_grpc,
             _ => free_port(),
         };
-        let child = Command::new(binary(&name, &name))
-            .env("PROSPECTOR_CONFIG", self.path("prospector.toml"))
+        let child = self
+            .as_user(&mut Command::new(binary(&name, &name)), kind)
             .env("PROSPECTOR_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
             .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{grpc}"))
             .env(
@@ -143,12 +196,10 @@ data_dir = "{dir}/data"
 
     /// `prospector model publish DIR` against this cluster's server.
     pub fn publish_model(&self, dir: &Path) -> String {
-        let output = run_cli(
-            Command::new(cli())
-                .args(["model", "publish"])
-                .arg(dir)
-                .env("PROSPECTOR_CONFIG", self.path("prospector.toml")),
-        );
+        let output = run_cli(self.as_user(
+            Command::new(cli()).args(["model", "publish"]).arg(dir),
+            "admin",
+        ));
         assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
         String::from_utf8_lossy(&output.stdout).into_owned()
     }

@@ -27,8 +27,19 @@ pub fn tool(name: &str) -> PathBuf {
 /// Authentication a test server requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NatsAuth {
-    UserPassword { user: String, password: String },
+    UserPassword {
+        user: String,
+        password: String,
+    },
     Token(String),
+    /// The deployment's own least-privilege users (deploy/nats/accounts.conf), each with
+    /// the password [`deployed_password`] gives.
+    DeployedAccounts,
+}
+
+/// The password of `user` on a server started with [`NatsAuth::DeployedAccounts`].
+pub fn deployed_password(user: &str) -> String {
+    format!("test-password-of-{user}")
 }
 
 /// Options of a test server.
@@ -81,6 +92,31 @@ impl NatsServer {
             )),
             Some(NatsAuth::Token(token)) => {
                 config.push_str(&format!("authorization {{ token: {token:?} }}\n"))
+            }
+            Some(NatsAuth::DeployedAccounts) => {
+                // The file as deployed, its passwords (read from the server's environment
+                // in production) written in.
+                let mut accounts =
+                    std::fs::read_to_string(workspace_root().join("deploy/nats/accounts.conf"))
+                        .expect("deploy/nats/accounts.conf");
+                for user in [
+                    "tiler",
+                    "extractor",
+                    "scorer",
+                    "evaluator",
+                    "admin",
+                    "system",
+                ] {
+                    let variable = format!(
+                        "${}",
+                        format!("PROSPECTOR_{user}_NATS_PASSWORD").to_uppercase()
+                    );
+                    accounts =
+                        accounts.replace(&variable, &format!("{:?}", deployed_password(user)));
+                }
+                std::fs::write(dir.path().join("accounts.conf"), accounts)
+                    .expect("accounts written");
+                config.push_str("include ./accounts.conf\n");
             }
             None => {}
         }
