@@ -114,7 +114,9 @@ pub fn match_island(field: &Field, image: &Image, island: &Island) -> Option<Tru
     let rect = island.bbox;
     let image_rect = image.rect();
     let measured: f64 = island_pixels(island, &rect)
-        .filter_map(|(x, y)| image.get(x - image_rect.x0, y - image_rect.y0))
+        .filter_map(|(x, y)| {
+            image.get(x.checked_sub(image_rect.x0)?, y.checked_sub(image_rect.y0)?)
+        })
         .map(f64::from)
         .sum();
     if measured <= 0.0 {
