@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{factory, synthetic_dataset, SyntheticScorer};
 use prospector_eval::metrics::normal_cdf;
 use prospector_eval::protocol::{
-    plan_runs, read_runs, run_json_path, run_protocol, run_protocol_observed, summarize,
-    typical_set_count, write_summary, Configuration, Dataset, Half, ProtocolSettings, RunContext,
-    RunObserver, RunResult, ScorerError, COMBINED, NCC,
+    compare_summaries, plan_runs, read_runs, read_summary, run_json_path, run_protocol,
+    run_protocol_observed, summarize, typical_set_count, write_summary, Configuration, Dataset,
+    Half, ProtocolSettings, RunContext, RunObserver, RunResult, ScorerError, COMBINED, NCC,
 };
 use prospector_eval::EvalError;
 
@@ -225,6 +225,37 @@ fn aggregated_auc_matches_the_analytic_value_in_every_configuration() {
         .find(|c| c.config == Configuration::A && c.second == "mse")
         .unwrap();
     assert!(vs_mse.mean_difference > 0.0 && vs_mse.test.unwrap().pvalue < 0.01);
+}
+
+#[test]
+fn two_recipes_compare_by_mann_whitney_over_runs_from_their_written_summaries() {
+    // Two scorers on the same splits: a sharp one (AUC 0.80) and a weak one (0.58).
+    let dataset = synthetic_dataset(58, 600, 100);
+    let s = settings(8, 2, &[Configuration::A, Configuration::C]);
+    let mut summaries = Vec::new();
+    for separation in [1.2, 0.3] {
+        let out = tempfile::tempdir().unwrap();
+        let results =
+            run_protocol(&dataset, &s, &factory(&dataset, separation), out.path()).unwrap();
+        write_summary(&summarize(&results, NCC).unwrap(), out.path()).unwrap();
+        summaries.push(read_summary(out.path()).unwrap());
+    }
+    let comparisons = compare_summaries(&summaries[0], &summaries[1], NCC).unwrap();
+    assert_eq!(comparisons.len(), 4, "A and C, each AUC and workload");
+    for c in &comparisons {
+        assert_eq!(c.first.values.len(), 8);
+        assert!(c.first.mean > c.second.mean, "{c:?}");
+        if c.measure == "auc" {
+            assert!(c.test.statistic > 56.0 && c.test.pvalue < 0.01, "{c:?}");
+        }
+    }
+    let missing = compare_summaries(&summaries[0], &summaries[1], "no_such_score");
+    assert!(missing.unwrap_err().to_string().contains("no_such_score"));
+    let err = read_summary(std::path::Path::new("/nonexistent")).unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/summary.json"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -3,14 +3,21 @@
 //!
 //! - [`mirabest_sets`] turns the labelled FIRST radio galaxies into a labelled and an
 //!   unlabelled cutout set, found and cut by the same source finder as the survey;
+//! - [`simulated_survey_sets`] does the same for a simulated MeerKAT-like survey, with
+//!   labels from the simulator's truth catalogue;
 //! - [`dataset_from_sets`] gives the protocol its labelled / unlabelled ids;
 //! - [`VqVaeFactory`] trains a fresh VQ-VAE per run and scores with it.
 
 mod mirabest;
 mod scorer;
+mod survey;
 
 pub use mirabest::{mirabest_sets, MiraBestSets, FIRST_BEAM_ARCSEC};
 pub use scorer::{CutoutPool, VqVaeFactory, VqVaeScorer, CODE_RARITY, MSE};
+pub use survey::{
+    match_island, simulated_survey_sets, write_matches_csv, SetName, SurveyDataset,
+    SurveyDatasetConfig, SurveyIsland, TruthMatch, MIN_FLUX_SHARE,
+};
 
 use prospector_cutouts::{CutoutSet, Label};
 use prospector_eval::protocol::{Dataset, LabelledSource};
@@ -28,6 +35,8 @@ pub enum ProtocolError {
     DuplicateId(String),
     #[error("no cutouts given")]
     Empty,
+    #[error("simulated survey: {0}")]
+    Simulation(String),
     #[error("the labelled set holds an unlabelled cutout ({0}); label it typical or exotic")]
     MissingLabel(String),
 }

@@ -282,6 +282,51 @@ impl Field {
         )
     }
 
+    /// The ids (ascending) of the sources with a component reaching into
+    /// `rect`: the candidates for what an island found there is.
+    pub fn sources_touching(&self, rect: &PixelRect) -> Vec<usize> {
+        let area = rect_support(rect);
+        let mut ids: Vec<usize> = self
+            .index
+            .components_touching(&area)
+            .into_iter()
+            .filter(|&i| self.components[i as usize].support.overlaps(&area))
+            .filter_map(|i| self.source_of_component(i as usize))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Source `id`'s own noiseless model (Jy/beam) over `rect`, row-major,
+    /// without noise, artefacts or other sources: how much of what a finder
+    /// measured there is this source's. `None` for an unknown id.
+    pub fn source_model(&self, id: usize, rect: &PixelRect) -> Option<Vec<f64>> {
+        let range = self.source_ranges.get(id)?;
+        let mut acc = vec![0.0; rect.area()];
+        for component in &self.components[range.clone()] {
+            component.add_into(
+                &mut acc,
+                rect.x0 as i64,
+                rect.y0 as i64,
+                rect.width,
+                rect.height,
+            );
+        }
+        Some(acc)
+    }
+
+    /// The source a component belongs to; `None` for an artefact's.
+    fn source_of_component(&self, component: usize) -> Option<usize> {
+        let id = self
+            .source_ranges
+            .partition_point(|range| range.end <= component);
+        self.source_ranges
+            .get(id)
+            .filter(|range| range.contains(&component))
+            .map(|_| id)
+    }
+
     fn check_rect(&self, rect: &PixelRect) -> Result<(), SimError> {
         if rect.x1() > self.config.width || rect.y1() > self.config.height {
             return Err(SimError::RectOutsideImage {
@@ -304,12 +349,7 @@ impl Field {
             return;
         }
         let (x0, y0) = (rect.x0 as i64, rect.y0 as i64);
-        let area = Support {
-            x_min: x0,
-            x_max: x0 + rect.width as i64 - 1,
-            y_min: y0,
-            y_max: y0 + rect.height as i64 - 1,
-        };
+        let area = rect_support(rect);
         for i in self.index.components_touching(&area) {
             self.components[i as usize].add_into(acc, x0, y0, rect.width, rect.height);
         }
@@ -404,5 +444,16 @@ impl Field {
             *p = (*p as f64 + v) as f32;
         }
         Ok(())
+    }
+}
+
+/// A pixel rectangle as inclusive bounds.
+fn rect_support(rect: &PixelRect) -> Support {
+    let (x0, y0) = (rect.x0 as i64, rect.y0 as i64);
+    Support {
+        x_min: x0,
+        x_max: x0 + rect.width as i64 - 1,
+        y_min: y0,
+        y_max: y0 + rect.height as i64 - 1,
     }
 }

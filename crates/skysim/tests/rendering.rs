@@ -391,3 +391,39 @@ fn bright_sources_carry_zero_flux_sidelobe_artefacts() {
         }
     }
 }
+
+#[test]
+fn per_source_models_add_up_to_the_noiseless_image_and_touching_finds_them() {
+    let config = FieldConfig {
+        noise_rms_jy: 0.0,
+        artefacts: prospector_skysim::ArtefactConfig {
+            enabled: false,
+            ..Default::default()
+        },
+        ..crowded(200, 180, 5)
+    };
+    let field = Field::new(config).unwrap();
+    let rect = PixelRect::new(40, 30, 90, 70);
+    let image = field.render_rect(rect).unwrap();
+    let touching = field.sources_touching(&rect);
+    assert!(
+        touching.len() > 3,
+        "a crowded field puts several sources here"
+    );
+    let mut sum = vec![0.0f64; rect.area()];
+    for id in 0..field.truth().len() {
+        let model = field.source_model(id, &rect).unwrap();
+        let contributes = model.iter().any(|&v| v != 0.0);
+        assert!(
+            !contributes || touching.contains(&id),
+            "source {id} adds flux to the rectangle but was not listed as touching it"
+        );
+        for (s, v) in sum.iter_mut().zip(model) {
+            *s += v;
+        }
+    }
+    for (&pixel, s) in image.pixels().iter().zip(sum) {
+        assert!((f64::from(pixel) - s).abs() <= 1e-6 * s.abs().max(1e-9));
+    }
+    assert_eq!(field.source_model(field.truth().len(), &rect), None);
+}

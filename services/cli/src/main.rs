@@ -39,8 +39,12 @@ enum Command {
     Score(commands::score::ScoreArgs),
     /// Make the labelled FIRST galaxy cutout sets (MiraBest) the protocol runs on.
     Mirabest(commands::protocol::MiraBestArgs),
+    /// Simulate a survey and make the study's labelled and unlabelled cutout sets from it (labels from the truth catalogue).
+    SurveyDataset(commands::protocol::SurveyDatasetArgs),
     /// Run the study's evaluation protocol (configurations A/B/C) and write its report.
     Protocol(commands::protocol::ProtocolArgs),
+    /// Compare two protocol reports (e.g. the baseline and improved recipes) by Mann-Whitney U over runs.
+    ProtocolCompare(commands::protocol::CompareArgs),
     /// Run the whole pipeline in this process (simulating a survey and training a demo model when none are given) and rank the anomalies.
     Run(commands::run::RunArgs),
     /// Create or update the streams, consumers and buckets on a NATS server (operator set-up).
@@ -76,7 +80,9 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Train(args) => commands::train::run(args),
         Command::Score(args) => commands::score::run(args),
         Command::Mirabest(args) => commands::protocol::mirabest(args),
+        Command::SurveyDataset(args) => commands::protocol::survey_dataset(args),
         Command::Protocol(args) => commands::protocol::run(args),
+        Command::ProtocolCompare(args) => commands::protocol::compare(args),
         Command::Run(args) => commands::run::run(args),
         Command::Topology(args) => commands::topology::run(args),
         Command::Bench(args) => commands::bench::run(args),

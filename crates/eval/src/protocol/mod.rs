@@ -31,6 +31,7 @@ pub use scorer::{
 pub use seed::derive_seed;
 pub use split::{plan_runs, typical_set_count, Half, RunSplit, TestItem};
 pub use summary::{
-    summarize, write_summary, ConfigComparison, ConfigSummary, MeanConfusion, ProtocolSummary,
-    ScoreComparison, ScoreSummary, Spread, ROC_GRID_POINTS,
+    compare_summaries, read_summary, summarize, write_summary, ConfigComparison, ConfigSummary,
+    MeanConfusion, ProtocolSummary, ScoreComparison, ScoreSummary, Spread, SummaryComparison,
+    ROC_GRID_POINTS,
 };

@@ -237,6 +237,63 @@ pub fn summarize(results: &[RunResult], primary_score: &str) -> Result<ProtocolS
     })
 }
 
+/// Two protocol results on one per-run figure of one score in one configuration, e.g.
+/// two model recipes run with the same seed (so on the same splits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryComparison {
+    pub config: Configuration,
+    pub score: String,
+    /// `auc` or `typical_removed` (at the summary's `keep_exotic`).
+    pub measure: String,
+    pub first: Spread,
+    pub second: Spread,
+    /// Mann-Whitney U (two-sided) of the first's per-run values against the second's.
+    pub test: RankTest,
+}
+
+/// Compares two summaries' ranking figures (per-run AUC, and the typical sources
+/// removed while keeping the exotic share asked for) for `score` in every configuration
+/// both hold, by Mann-Whitney U over runs.
+pub fn compare_summaries(
+    first: &ProtocolSummary,
+    second: &ProtocolSummary,
+    score: &str,
+) -> Result<Vec<SummaryComparison>, EvalError> {
+    let mut comparisons = Vec::new();
+    for a in &first.configs {
+        let Some(b) = second.configs.iter().find(|b| b.config == a.config) else {
+            continue;
+        };
+        let (Some(sa), Some(sb)) = (a.scores.get(score), b.scores.get(score)) else {
+            return Err(EvalError::Setup(format!(
+                "configuration {}: score {score:?} is missing from one of the summaries",
+                a.config
+            )));
+        };
+        for (measure, x, y) in [
+            ("auc", &sa.auc, &sb.auc),
+            ("typical_removed", &sa.typical_removed, &sb.typical_removed),
+        ] {
+            comparisons.push(SummaryComparison {
+                config: a.config,
+                score: score.to_string(),
+                measure: measure.to_string(),
+                first: x.clone(),
+                second: y.clone(),
+                test: mann_whitney_u(&x.values, &y.values, Alternative::TwoSided)?,
+            });
+        }
+    }
+    Ok(comparisons)
+}
+
+/// Reads the `summary.json` [`write_summary`] wrote into `output_dir`.
+pub fn read_summary(output_dir: &Path) -> Result<ProtocolSummary, EvalError> {
+    let path = output_dir.join("summary.json");
+    let bytes = std::fs::read(&path).map_err(|e| EvalError::io(&path, e))?;
+    serde_json::from_slice(&bytes).map_err(|source| EvalError::Json { path, source })
+}
+
 /// Writes `summary.json` (everything) and `summary.csv` (one row per configuration and
 /// score: means and standard deviations) into `output_dir`.
 pub fn write_summary(summary: &ProtocolSummary, output_dir: &Path) -> Result<(), EvalError> {

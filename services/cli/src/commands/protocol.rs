@@ -1,7 +1,7 @@
 //! `prospector protocol`: the study's evaluation (configurations A/B/C, 35 runs each,
 //! ROC/AUC, F1/F2 on held-out halves, Mann-Whitney U, t-SNE/UMAP, galleries), with a
-//! fresh VQ-VAE trained per run, and `prospector mirabest`, which makes the labelled
-//! FIRST data set it runs on.
+//! fresh VQ-VAE trained per run, and the two data sets it runs on: `prospector mirabest`
+//! (the labelled FIRST galaxies) and `prospector survey-dataset` (a simulated survey).
 
 use crate::commands::find::FinderArgs;
 use crate::commands::train::PresetArg;
@@ -11,14 +11,17 @@ use anyhow::Context;
 use clap::Args;
 use prospector_cutouts::CutoutSet;
 use prospector_eval::protocol::{
-    run_protocol, summarize, write_summary, Configuration, ProtocolSettings, RunContext, NCC,
+    compare_summaries, read_summary, run_protocol, summarize, write_summary, Configuration,
+    ProtocolSettings, RunContext, NCC,
 };
 use prospector_eval::report::{build_report, write_report, ReportSettings};
 use prospector_model::{select_device, DeviceRequest, TrainConfig};
 use prospector_protocol::{
-    dataset_from_sets, mirabest_sets, CutoutPool, VqVaeFactory, CODE_RARITY,
+    dataset_from_sets, mirabest_sets, simulated_survey_sets, write_matches_csv, CutoutPool,
+    SetName, SurveyDatasetConfig, VqVaeFactory, CODE_RARITY, MIN_FLUX_SHARE,
 };
-use std::path::PathBuf;
+use prospector_skysim::FieldConfig;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -115,6 +118,45 @@ pub fn run(args: ProtocolArgs) -> Result<(), CliError> {
 }
 
 #[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Report folder of the first protocol run (its summary.json is read).
+    first: PathBuf,
+    /// Report folder of the second, run with the same seed, so on the same splits.
+    second: PathBuf,
+    /// Score to compare.
+    #[arg(long, default_value = NCC)]
+    score: String,
+}
+
+pub fn compare(args: CompareArgs) -> Result<(), CliError> {
+    let first = read_summary(&args.first).or_exit(Exit::BadInput)?;
+    let second = read_summary(&args.second).or_exit(Exit::BadInput)?;
+    let comparisons = compare_summaries(&first, &second, &args.score).or_exit(Exit::BadInput)?;
+    println!(
+        "first: {}; second: {}; Mann-Whitney U (two-sided) over runs",
+        args.first.display(),
+        args.second.display()
+    );
+    for c in comparisons {
+        println!(
+            "{} {} {:<16} first {:.3} ± {:.3} ({} runs)  second {:.3} ± {:.3} ({} runs)  U = {:.1}  p = {:.3}",
+            c.config,
+            c.score,
+            c.measure,
+            c.first.mean,
+            c.first.std,
+            c.first.values.len(),
+            c.second.mean,
+            c.second.std,
+            c.second.values.len(),
+            c.test.statistic,
+            c.test.pvalue
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
 pub struct MiraBestArgs {
     /// The MiraBest folder (manifest_all_1256.csv and fits150/).
     #[arg(long, env = "PROSPECTOR_SHARED_DATA", value_parser = mirabest_dir)]
@@ -137,25 +179,11 @@ fn mirabest_dir(text: &str) -> Result<PathBuf, String> {
 
 pub fn mirabest(args: MiraBestArgs) -> Result<(), CliError> {
     let sets = mirabest_sets(&args.data, &args.finder.finder_config()).or_exit(Exit::BadInput)?;
-    for (name, set) in [
-        ("labelled", &sets.labelled),
-        ("unlabelled", &sets.unlabelled),
-    ] {
-        let dir = args.out.join(name);
-        set.write(&dir)
-            .with_context(|| format!("writing {}", dir.display()))
-            .or_exit(Exit::Output)?;
-    }
-    let exotic = sets
-        .labelled
-        .records()
-        .iter()
-        .filter(|r| r.label == prospector_cutouts::Label::Exotic)
-        .count();
+    write_sets(&sets.labelled, &sets.unlabelled, &args.out)?;
     println!(
         "{} labelled ({} exotic) and {} unlabelled galaxies written to {}; {} skipped",
         sets.labelled.len(),
-        exotic,
+        exotic_count(&sets.labelled),
         sets.unlabelled.len(),
         args.out.display(),
         sets.skipped.len()
@@ -163,5 +191,99 @@ pub fn mirabest(args: MiraBestArgs) -> Result<(), CliError> {
     for (file, why) in &sets.skipped {
         println!("  skipped {file}: {why}");
     }
+    Ok(())
+}
+
+/// Writes `labelled/` and `unlabelled/` under `out`, the folders `protocol` reads.
+fn write_sets(labelled: &CutoutSet, unlabelled: &CutoutSet, out: &Path) -> Result<(), CliError> {
+    for (name, set) in [("labelled", labelled), ("unlabelled", unlabelled)] {
+        let dir = out.join(name);
+        set.write(&dir)
+            .with_context(|| format!("writing {}", dir.display()))
+            .or_exit(Exit::Output)?;
+    }
+    Ok(())
+}
+
+fn exotic_count(set: &CutoutSet) -> usize {
+    set.records()
+        .iter()
+        .filter(|r| r.label == prospector_cutouts::Label::Exotic)
+        .count()
+}
+
+#[derive(Debug, Args)]
+pub struct SurveyDatasetArgs {
+    /// Output folder: labelled/, unlabelled/ and matches.csv (every island's truth match).
+    #[arg(long)]
+    out: PathBuf,
+    /// Sources in the labelled set (the study: about 2,100).
+    #[arg(long, default_value_t = 2100)]
+    labelled: usize,
+    /// Sources in the unlabelled pool (the study: about 14,000).
+    #[arg(long, default_value_t = 14_000)]
+    unlabelled: usize,
+    /// Exotic share of the labelled set, and the most the pool may hold (the study: 0.028).
+    #[arg(long, default_value_t = 0.028)]
+    exotic_fraction: f64,
+    /// Side of each simulated field in pixels.
+    #[arg(long, default_value_t = 2048)]
+    size: usize,
+    /// Flux floor (Jy) of extended and exotic sources, so that they stay visible.
+    #[arg(long, default_value_t = 1e-3)]
+    complex_min_flux: f64,
+    /// Give up after this many fields.
+    #[arg(long, default_value_t = 64)]
+    max_fields: usize,
+    /// Seed of the fields and of the selection: the same seed gives the same sets.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    finder: FinderArgs,
+}
+
+pub fn survey_dataset(args: SurveyDatasetArgs) -> Result<(), CliError> {
+    let config = SurveyDatasetConfig {
+        field: FieldConfig {
+            width: args.size,
+            height: args.size,
+            complex_min_flux_jy: Some(args.complex_min_flux),
+            ..FieldConfig::default()
+        },
+        seed: args.seed,
+        labelled: args.labelled,
+        exotic_fraction: args.exotic_fraction,
+        unlabelled: args.unlabelled,
+        max_fields: args.max_fields,
+    };
+    let data =
+        simulated_survey_sets(&config, &args.finder.finder_config()).or_exit(Exit::BadInput)?;
+    write_sets(&data.labelled, &data.unlabelled, &args.out)?;
+    let matches = args.out.join("matches.csv");
+    write_matches_csv(&data.islands, &matches).or_exit(Exit::Output)?;
+    let matched = data.islands.iter().filter(|i| i.truth.is_some()).count();
+    let pool_exotic = data
+        .islands
+        .iter()
+        .filter(|i| i.set == Some(SetName::Unlabelled) && i.truth.is_some_and(|t| t.exotic))
+        .count();
+    println!(
+        "{} fields, {} islands ({} matched to a truth source holding >= {:.0}% of the island's flux)",
+        data.fields,
+        data.islands.len(),
+        matched,
+        100.0 * MIN_FLUX_SHARE
+    );
+    println!(
+        "{} labelled ({} exotic) and {} unlabelled ({} exotic, {} more exotic withheld) written to {}; matches in {}; {} islands not cut out",
+        data.labelled.len(),
+        exotic_count(&data.labelled),
+        data.unlabelled.len(),
+        pool_exotic,
+        data.withheld_exotic,
+        args.out.display(),
+        matches.display(),
+        data.skipped.len()
+    );
     Ok(())
 }
