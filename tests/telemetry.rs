@@ -4,8 +4,7 @@
 use prospector_telemetry::{
     init_tracing, HttpServer, LogFormat, Metrics, Outcome, Readiness, METRIC_NAMES,
 };
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// Every metric family with at least one sample.
@@ -50,26 +49,9 @@ fn every_metric_the_dashboard_uses_is_exposed_under_its_contract_name() {
 #[test]
 fn the_exposition_passes_promtool_check_metrics() {
     let exposition = populated().encode();
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool is installed (Debian package `prometheus`, scripts/bootstrap.sh)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exposition.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "promtool check metrics found problems:\n{}{}\nin:\n{exposition}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(problems) = prospector_tests::promtool_check_metrics(&exposition) {
+        panic!("promtool check metrics found problems:\n{problems}\nin:\n{exposition}");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod support;
 
 use prospector_bus::topology::{stream_name, subjects};
+use prospector_tests::Prometheus;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -105,14 +106,20 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
     let published = cluster.publish_model(&embedded.join("model"));
     assert!(published.contains("now the active version"), "{published}");
 
-    let _evaluator = cluster.start("evaluator", "evaluator");
-    let _tiler = cluster.start("tiler", "tiler");
-    let _extractor = cluster.start("extractor", "extractor");
+    let evaluator = cluster.start("evaluator", "evaluator");
+    let tiler = cluster.start("tiler", "tiler");
+    let extractor = cluster.start("extractor", "extractor");
     let scorers = [
         cluster.start("scorer", "scorer-1"),
         cluster.start("scorer", "scorer-2"),
     ];
     eprintln!("services ready: {:?}", started.elapsed());
+    let services = [&evaluator, &tiler, &extractor, &scorers[0], &scorers[1]];
+    let targets: Vec<(&str, String)> = services
+        .iter()
+        .map(|s| (s.instance.as_str(), s.metrics_target()))
+        .collect();
+    let prometheus = Prometheus::start(&targets);
     let token = cluster.path("token");
     let token_args = ["--token-file", token.to_str().expect("utf-8 path")];
     let waits: Vec<_> = images
@@ -144,6 +151,29 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
             scorer.instance,
             scorer.log()
         );
+    }
+
+    // A real Prometheus scraped every service: each stage's processed messages are stored
+    // there as the services count them, and every exposition passes promtool's lint.
+    for (job, stage) in [("tiler", "tiler"), ("extractor", "extractor")]
+        .into_iter()
+        .chain(scorers.iter().map(|s| (s.instance.as_str(), "scorer")))
+    {
+        let query = format!(
+            "sum(prospector_messages_processed_total{{job=\"{job}\",stage=\"{stage}\",outcome=\"ok\"}})"
+        );
+        eventually(&format!("Prometheus to store {job}'s work"), || {
+            prometheus
+                .query(&query)
+                .first()
+                .is_some_and(|(_, v)| *v > 0.0)
+        });
+    }
+    for service in services {
+        let (_, exposition) = prospector_tests::http_get(&service.metrics_url("/metrics"));
+        if let Err(problems) = prospector_tests::promtool_check_metrics(&exposition) {
+            panic!("{}: promtool check metrics: {problems}", service.instance);
+        }
     }
 
     // The same bytes again: answered at once from the status, nothing rescored.

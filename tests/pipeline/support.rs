@@ -262,6 +262,11 @@ impl ServiceProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// `127.0.0.1:<port>` of its `/metrics`, as a Prometheus scrape target.
+    pub fn metrics_target(&self) -> String {
+        format!("127.0.0.1:{}", self.metrics)
+    }
+
     pub fn metrics_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.metrics)
     }

@@ -399,3 +399,31 @@ impl Drop for Prometheus {
         let _ = self.child.wait();
     }
 }
+
+/// `promtool check metrics` on a metrics exposition: `Err` with what it found, if anything.
+pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool starts");
+    child
+        .stdin
+        .take()
+        .expect("promtool's stdin")
+        .write_all(exposition.as_bytes())
+        .expect("exposition written to promtool");
+    let out = child.wait_with_output().expect("promtool finishes");
+    if out.status.success() && out.stdout.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
