@@ -9,7 +9,9 @@ use prospector_bus::{
     PublishReceipt, RunnerConfig, Stage, StageError, StageRunner, Storage, Subscription, Topology,
     TopologyConfig, TraceContext,
 };
-use prospector_proto::v1::{Cutout, DeadLetter, PixelEncoding, Pixels, Score, SourceScores};
+use prospector_proto::v1::{
+    Cutout, DeadLetter, PixelEncoding, Pixels, ProgressEvent, Score, SourceScores,
+};
 use prospector_proto::SCHEMA_VERSION;
 use prospector_telemetry::Metrics;
 use prospector_tests::{NatsAuth, NatsServer, NatsServerOptions};
@@ -67,6 +69,18 @@ impl Stage for TestScorer {
             results.push(self.handle(input).await);
         }
         results
+    }
+
+    /// What the pipeline's stages publish: the image cannot complete, and why.
+    fn dead_lettered(&self, image_id: &str, reason: &str) -> Vec<Outgoing> {
+        let event = ProgressEvent {
+            schema_version: SCHEMA_VERSION,
+            image_id: image_id.into(),
+            stage: prospector_proto::v1::Stage::Failed as i32,
+            detail: reason.into(),
+            ..Default::default()
+        };
+        vec![Outgoing::new(subjects::PROGRESS, &event)]
     }
 
     async fn handle(&self, input: Incoming<Cutout>) -> Result<Vec<Outgoing>, StageError> {
@@ -305,6 +319,7 @@ where
 const SCORES_STREAM: &str = "PROSPECTOR_SCORES";
 const CUTOUTS_STREAM: &str = "PROSPECTOR_CUTOUTS";
 const DEAD_STREAM: &str = "PROSPECTOR_DEAD";
+const PROGRESS_STREAM: &str = "PROSPECTOR_PROGRESS";
 
 #[tokio::test]
 async fn topology_is_created_once_and_a_second_start_changes_nothing() {
@@ -536,6 +551,13 @@ async fn a_message_failing_every_delivery_is_dead_lettered_after_max_deliver() {
         "{}",
         letter.reason
     );
+    // Published with the letter: what the stage says a lost input means for its image.
+    let failures = stream_messages(&bus, PROGRESS_STREAM).await;
+    assert_eq!(failures.len(), 1);
+    let failure = ProgressEvent::decode(failures[0].payload.clone()).unwrap();
+    assert_eq!(failure.stage(), prospector_proto::v1::Stage::Failed);
+    assert_eq!(failure.detail, letter.reason);
+    assert!(!failure.image_id.is_empty());
     assert_eq!(stream_count(&bus, CUTOUTS_STREAM).await, 0);
     assert_eq!(stream_count(&bus, SCORES_STREAM).await, 0);
     let exposition = metrics.encode();

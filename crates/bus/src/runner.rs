@@ -131,6 +131,15 @@ pub trait Stage: Send + Sync + 'static {
             results
         }
     }
+
+    /// Messages to publish together with the dead letter of an input of image `image_id`
+    /// that the runner gives up on (rejected as permanent, out of deliveries, its output
+    /// refused), so that downstream learns the image cannot complete (e.g. a failure
+    /// progress event). Not called when the input carries no image id. Default: none.
+    fn dead_lettered(&self, image_id: &str, reason: &str) -> Vec<Outgoing> {
+        let _ = (image_id, reason);
+        Vec::new()
+    }
 }
 
 /// How a runner pulls and retries (serde, so services read it from their config).
@@ -634,8 +643,19 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             .to_owned();
         out.source_id = delivery.header(SOURCE_ID_HEADER).map(str::to_owned);
         out.traceparent = delivery.header(TRACEPARENT_HEADER).map(str::to_owned);
+        let consequences = if out.image_id.is_empty() {
+            Vec::new()
+        } else {
+            self.stage.dead_lettered(&out.image_id, &reason)
+        };
         tracing::error!(parent: span, %reason, "dead-lettering message");
-        match self.bus.publish(vec![out]).await {
+        // One publish: the input is terminated only once the letter and what it implies
+        // are both stored, so neither is lost.
+        match self
+            .bus
+            .publish(std::iter::once(out).chain(consequences).collect())
+            .await
+        {
             Ok(_) => {
                 if let Err(e) = delivery.term().await {
                     tracing::warn!(parent: span, error = %e, "term failed; the dead letter will be repeated and de-duplicated");

@@ -24,10 +24,7 @@ pub async fn run(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let stage = ReportFailures::new(
-        ExtractorStage::new(extractor.finder.clone()),
-        service.bus.clone(),
-    );
+    let stage = ReportFailures::new(ExtractorStage::new(extractor.finder.clone()));
     let runner = extractor.runner.clone();
     service.spawn_runners(consumers::EXTRACTOR, Arc::new(stage), runner, workers)?;
     service.run_until_stopped().await

@@ -101,7 +101,7 @@ pub async fn run(
         max_wait: scorer.max_wait,
         ..scorer.runner.clone()
     };
-    let reporting = ReportFailures::new(stage.clone(), service.bus.clone());
+    let reporting = ReportFailures::new(stage.clone());
     service.spawn_runners(consumers::SCORER, Arc::new(reporting), runner, WORKERS)?;
 
     let swapper = {

@@ -38,7 +38,7 @@ pub async fn run(
     if let Some(core) = service.config.tiler.tile_core {
         finder.tile_core = core;
     }
-    let stage = ReportFailures::new(TilerStage::new(finder), service.bus.clone());
+    let stage = ReportFailures::new(TilerStage::new(finder));
     service.spawn_runners(
         consumers::TILER,
         Arc::new(stage),
