@@ -2,34 +2,22 @@
 //! it gives each service user exactly the subjects its stage needs (least privilege).
 
 use crate::support::{deploy_dir, printed, run};
+use prospector_tests::{deployed_password, DEPLOYED_USERS};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const USERS: [&str; 6] = [
-    "tiler",
-    "extractor",
-    "scorer",
-    "evaluator",
-    "admin",
-    "system",
-];
-
-fn password(user: &str) -> String {
-    format!("test-password-of-{user}")
-}
-
 /// nats-server with `config` and the passwords in its environment (only those: the
 /// test's own environment is not passed on).
 fn nats_server(config: &Path) -> Command {
     let mut command = Command::new(prospector_tests::tool("nats-server"));
     command.env_clear().arg("-c").arg(config);
-    for user in USERS {
+    for user in DEPLOYED_USERS {
         command.env(
             format!("PROSPECTOR_{}_NATS_PASSWORD", user.to_uppercase()),
-            password(user),
+            deployed_password(user),
         );
     }
     command
@@ -298,7 +286,7 @@ fn each_service_may_publish_and_subscribe_only_where_its_stage_needs() {
     ];
     let mut wrong = Vec::new();
     for &(user, action, subject, allowed) in cases {
-        let mut client = Client::connect(server.port, user, &password(user))
+        let mut client = Client::connect(server.port, user, &deployed_password(user))
             .unwrap_or_else(|err| panic!("{user} cannot connect: {err}"));
         let outcome = match action {
             "pub" => client.publish(subject),

@@ -7,9 +7,10 @@ use prospector_proto::v1::{
     TilePlan,
 };
 use prospector_proto::SCHEMA_VERSION;
-use prospector_tests::{binary, free_port, http_get};
+pub use prospector_tests::ServiceProcess;
+use prospector_tests::{binary, free_port};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "s3cret-token-for-tests";
@@ -54,95 +55,27 @@ impl EvaluatorSetup {
     }
 
     /// Starts the evaluator and waits until `/readyz` says the replay is done.
-    pub fn start(&self) -> EvaluatorProcess {
-        let log = self.dir.path().join("evaluator.log");
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log file");
-        let child = Command::new(binary("prospector-evaluator", "prospector-evaluator"))
-            .env("PROSPECTOR_NATS_URL", &self.nats_url)
-            .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{}", self.grpc))
-            .env(
-                "PROSPECTOR_EVALUATOR_HTTP_LISTEN",
-                format!("127.0.0.1:{}", self.http),
-            )
-            .env(
-                "PROSPECTOR_METRICS_LISTEN",
-                format!("127.0.0.1:{}", self.metrics),
-            )
-            .env("PROSPECTOR_EVALUATOR_DATA_DIR", self.data_dir())
-            .env("PROSPECTOR_API_TOKEN_FILE", self.dir.path().join("token"))
-            .env_remove("PROSPECTOR_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("the evaluator starts");
-        let mut process = EvaluatorProcess { child, log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = process.child.try_wait() {
-                panic!("the evaluator exited ({status}):\n{}", process.log());
-            }
-            let up = std::net::TcpStream::connect(("127.0.0.1", self.metrics)).is_ok();
-            if up && http_get(&self.metrics_url("/readyz")).0 == 200 {
-                return process;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the evaluator was not ready in 30 s:\n{}",
-                process.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// A running evaluator; killed when dropped.
-#[derive(Debug)]
-pub struct EvaluatorProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl EvaluatorProcess {
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM (as Kubernetes does) and asserts a clean exit within 10 s.
-    pub fn terminate(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(
-                    status.success(),
-                    "exit after SIGTERM: {status}\n{}",
-                    self.log()
-                );
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit 10 s after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for EvaluatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn start(&self) -> ServiceProcess {
+        ServiceProcess::start(
+            "the evaluator",
+            Command::new(binary("prospector-evaluator", "prospector-evaluator"))
+                .env("PROSPECTOR_NATS_URL", &self.nats_url)
+                .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{}", self.grpc))
+                .env(
+                    "PROSPECTOR_EVALUATOR_HTTP_LISTEN",
+                    format!("127.0.0.1:{}", self.http),
+                )
+                .env(
+                    "PROSPECTOR_METRICS_LISTEN",
+                    format!("127.0.0.1:{}", self.metrics),
+                )
+                .env("PROSPECTOR_EVALUATOR_DATA_DIR", self.data_dir())
+                .env("PROSPECTOR_API_TOKEN_FILE", self.dir.path().join("token"))
+                .env_remove("PROSPECTOR_CONFIG"),
+            self.dir.path().join("evaluator.log"),
+            self.metrics,
+            Duration::from_secs(30),
+        )
     }
 }
 

@@ -1,8 +1,9 @@
 //! A whole Prospector deployment on one machine: a nats-server, the four services as
 //! separate processes, and the `prospector` CLI as imaging pipelines call it.
 
+pub use prospector_tests::ServiceProcess;
 use prospector_tests::{
-    binary, deployed_password, free_port, http_get, NatsAuth, NatsServer, NatsServerOptions,
+    binary, deployed_password, free_port, NatsAuth, NatsServer, NatsServerOptions,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -130,53 +131,25 @@ data_dir = "{dir}/data"
     pub fn start(&self, kind: &str, instance: &str) -> ServiceProcess {
         let name = format!("prospector-{kind}");
         let metrics = free_port();
-        let log = self.path(&format!("{instance}.log"));
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log file");
         let grpc = match kind {
             "tiler" => self.tiler_grpc,
             "evaluator" => self.evaluator_grpc,
             _ => free_port(),
         };
-        let child = self
-            .as_user(&mut Command::new(binary(&name, &name)), kind)
-            .env("PROSPECTOR_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
-            .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{grpc}"))
-            .env(
-                "PROSPECTOR_EVALUATOR_HTTP_LISTEN",
-                format!("127.0.0.1:{}", free_port()),
-            )
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
-        let mut process = ServiceProcess {
-            instance: instance.to_owned(),
-            child,
-            log,
+        ServiceProcess::start(
+            instance,
+            self.as_user(&mut Command::new(binary(&name, &name)), kind)
+                .env("PROSPECTOR_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
+                .env("PROSPECTOR_GRPC_LISTEN", format!("127.0.0.1:{grpc}"))
+                .env(
+                    "PROSPECTOR_EVALUATOR_HTTP_LISTEN",
+                    format!("127.0.0.1:{}", free_port()),
+                )
+                .env("RUST_LOG", "info"),
+            self.path(&format!("{instance}.log")),
             metrics,
-        };
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            if let Ok(Some(status)) = process.child.try_wait() {
-                panic!("{instance} exited ({status}):\n{}", process.log());
-            }
-            let up = std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok();
-            if up && http_get(&process.metrics_url("/readyz")).0 == 200 {
-                return process;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{instance} was not ready in {READY_WITHIN:?}:\n{}",
-                process.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            READY_WITHIN,
+        )
     }
 
     /// `prospector submit IMAGE --server <tiler> [args]`, as a child process.
@@ -246,69 +219,4 @@ pub fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// One running service; killed when dropped.
-#[derive(Debug)]
-pub struct ServiceProcess {
-    pub instance: String,
-    child: Child,
-    log: PathBuf,
-    metrics: u16,
-}
-
-impl ServiceProcess {
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `127.0.0.1:<port>` of its `/metrics`, as a Prometheus scrape target.
-    pub fn metrics_target(&self) -> String {
-        format!("127.0.0.1:{}", self.metrics)
-    }
-
-    pub fn metrics_url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.metrics)
-    }
-
-    /// SIGKILL: no chance to finish or acknowledge anything.
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM, and a clean exit within 20 s.
-    pub fn terminate(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(
-                    status.success(),
-                    "{} after SIGTERM: {status}\n{}",
-                    self.instance,
-                    self.log()
-                );
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: no exit 20 s after SIGTERM:\n{}",
-                self.instance,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for ServiceProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

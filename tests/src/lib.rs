@@ -37,6 +37,16 @@ pub enum NatsAuth {
     DeployedAccounts,
 }
 
+/// The users of deploy/nats/accounts.conf.
+pub const DEPLOYED_USERS: [&str; 6] = [
+    "tiler",
+    "extractor",
+    "scorer",
+    "evaluator",
+    "admin",
+    "system",
+];
+
 /// The password of `user` on a server started with [`NatsAuth::DeployedAccounts`].
 pub fn deployed_password(user: &str) -> String {
     format!("test-password-of-{user}")
@@ -99,14 +109,7 @@ impl NatsServer {
                 let mut accounts =
                     std::fs::read_to_string(workspace_root().join("deploy/nats/accounts.conf"))
                         .expect("deploy/nats/accounts.conf");
-                for user in [
-                    "tiler",
-                    "extractor",
-                    "scorer",
-                    "evaluator",
-                    "admin",
-                    "system",
-                ] {
+                for user in DEPLOYED_USERS {
                     let variable = format!(
                         "${}",
                         format!("PROSPECTOR_{user}_NATS_PASSWORD").to_uppercase()
@@ -425,5 +428,115 @@ pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ))
+    }
+}
+
+/// A service binary running for a test, its stderr in a log file; killed when dropped.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    pub instance: String,
+    child: std::process::Child,
+    log: PathBuf,
+    metrics: u16,
+}
+
+impl ServiceProcess {
+    /// Spawns `command` with its stderr appended to `log`, then waits up to `within` for
+    /// `/readyz` on the `metrics` port to answer 200; panics with the log if it exits or
+    /// is not ready in time.
+    pub fn start(
+        instance: &str,
+        command: &mut std::process::Command,
+        log: PathBuf,
+        metrics: u16,
+        within: std::time::Duration,
+    ) -> Self {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{instance} starts: {e}"));
+        let mut process = ServiceProcess {
+            instance: instance.to_owned(),
+            child,
+            log,
+            metrics,
+        };
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("{instance} exited ({status}):\n{}", process.log());
+            }
+            let up = std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok();
+            if up && http_get(&process.metrics_url("/readyz")).0 == 200 {
+                return process;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{instance} was not ready in {within:?}:\n{}",
+                process.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `127.0.0.1:<port>` of its `/metrics`, as a Prometheus scrape target.
+    pub fn metrics_target(&self) -> String {
+        format!("127.0.0.1:{}", self.metrics)
+    }
+
+    pub fn metrics_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.metrics)
+    }
+
+    /// SIGKILL: no chance to finish or acknowledge anything.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM (as Kubernetes sends), and a clean exit within 20 s.
+    pub fn terminate(mut self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(
+                    status.success(),
+                    "{} after SIGTERM: {status}\n{}",
+                    self.instance,
+                    self.log()
+                );
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: no exit 20 s after SIGTERM:\n{}",
+                self.instance,
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
