@@ -79,6 +79,14 @@ fn scores_stored(cluster: &Cluster) -> u64 {
     })
 }
 
+/// The value of an unlabelled gauge on the service's /metrics (NaN when absent).
+fn gauge(service: &support::ServiceProcess, name: &str) -> f64 {
+    let (_, body) = prospector_tests::http_get(&service.metrics_url("/metrics"));
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 /// The scorer's `prospector_messages_processed_total{stage="scorer",outcome="ok"}`.
 fn scored_by(scorer: &support::ServiceProcess) -> u64 {
     let (_, body) = prospector_tests::http_get(&scorer.metrics_url("/metrics"));
@@ -150,6 +158,19 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
             "{} scored nothing:\n{}",
             scorer.instance,
             scorer.log()
+        );
+        // Codebook health of the live model, for the collapse alert and dashboard.
+        let usage = gauge(scorer, "prospector_codebook_usage_ratio");
+        let perplexity = gauge(scorer, "prospector_codebook_perplexity");
+        assert!(
+            usage > 0.0 && usage <= 1.0,
+            "{}: usage {usage}",
+            scorer.instance
+        );
+        assert!(
+            perplexity >= 1.0,
+            "{}: perplexity {perplexity}",
+            scorer.instance
         );
     }
 

@@ -3,8 +3,10 @@
 use crate::codec::decode_pixels;
 use prospector_bus::topology::subjects;
 use prospector_bus::{Incoming, Outgoing, Stage, StageError};
+use prospector_model::{code_usage, perplexity};
 use prospector_proto::v1::{CodeForm, Cutout, Score, SourceScores};
 use prospector_proto::SCHEMA_VERSION;
+use prospector_telemetry::ScorerMetrics;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// A model's verdict on one cutout.
@@ -32,18 +34,58 @@ pub trait CutoutModel: Send + 'static {
     /// Scores `n` cutouts laid out one after another in `pixels`
     /// (`n * side * side` values), in order.
     fn score(&mut self, pixels: &[f32], n: usize) -> Result<Vec<ModelScores>, ModelError>;
+    /// Entries in its codebook, for a vector-quantised model (the scorer then watches
+    /// how many of them recent cutouts use: codebook collapse).
+    fn codebook_size(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Codes counted over recent cutouts: halved whenever they pass this many, so the gauges
+/// follow the last few tens of thousands of codes rather than the whole run.
+const CODE_WINDOW: i64 = 1 << 16;
+
+/// How often each codebook entry occurred in recent code forms, and the gauges it feeds.
+#[derive(Debug)]
+struct CodebookWatch {
+    metrics: ScorerMetrics,
+    counts: Vec<i64>,
+}
+
+impl CodebookWatch {
+    fn observe(&mut self, size: usize, codes: &[u32]) {
+        if self.counts.len() != size {
+            self.counts = vec![0; size];
+        }
+        for &code in codes {
+            if let Some(count) = self.counts.get_mut(code as usize) {
+                *count += 1;
+            }
+        }
+        if self.counts.iter().sum::<i64>() > CODE_WINDOW {
+            self.counts.iter_mut().for_each(|c| *c /= 2);
+        }
+        self.metrics
+            .codebook_usage_ratio
+            .set(code_usage(&self.counts));
+        self.metrics
+            .codebook_perplexity
+            .set(perplexity(&self.counts));
+    }
 }
 
 /// `Cutout` batches -> `Score`s, one forward pass per batch the runner hands it.
 #[derive(Debug)]
 pub struct ScorerStage<M> {
     model: Arc<Mutex<M>>,
+    codebook: Option<Arc<Mutex<CodebookWatch>>>,
 }
 
 impl<M> Clone for ScorerStage<M> {
     fn clone(&self) -> Self {
         Self {
             model: Arc::clone(&self.model),
+            codebook: self.codebook.clone(),
         }
     }
 }
@@ -52,11 +94,31 @@ impl<M: CutoutModel> ScorerStage<M> {
     pub fn new(model: M) -> Self {
         Self {
             model: Arc::new(Mutex::new(model)),
+            codebook: None,
+        }
+    }
+
+    /// Also keeps the codebook usage and perplexity of recent cutouts in `metrics`.
+    pub fn with_codebook_metrics(self, metrics: ScorerMetrics) -> Self {
+        Self {
+            codebook: Some(Arc::new(Mutex::new(CodebookWatch {
+                metrics,
+                counts: Vec::new(),
+            }))),
+            ..self
         }
     }
 
     /// Replaces the model (a hot swap): batches already running finish on the old one.
     pub fn swap_model(&self, model: M) {
+        if let Some(watch) = &self.codebook {
+            // The new model's codes mean other things: start counting afresh.
+            watch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .counts
+                .clear();
+        }
         *self.model.lock().unwrap_or_else(PoisonError::into_inner) = model;
     }
 
@@ -81,6 +143,12 @@ impl<M: CutoutModel> ScorerStage<M> {
             match model.score(&pixels, valid.len()) {
                 Ok(scored) if scored.len() == valid.len() => {
                     let version = model.version().to_owned();
+                    if let (Some(watch), Some(size)) = (&self.codebook, model.codebook_size()) {
+                        let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+                        for verdict in &scored {
+                            watch.observe(size, &verdict.code_form.codes);
+                        }
+                    }
                     for (&i, verdict) in valid.iter().zip(scored) {
                         let score = to_score(&cutouts[i], &version, verdict);
                         results[i] = Some(Ok(vec![Outgoing::new(subjects::SCORES, &score)]));

@@ -26,6 +26,10 @@ impl CutoutModel for VqVaeModel {
         self.scorer.side()
     }
 
+    fn codebook_size(&self) -> Option<usize> {
+        Some(self.scorer.card().config.architecture.num_codes)
+    }
+
     fn score(&mut self, pixels: &[f32], n: usize) -> Result<Vec<ModelScores>, ModelError> {
         let error = |reason: String| ModelError {
             version: self.scorer.version_id().to_owned(),

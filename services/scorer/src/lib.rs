@@ -92,7 +92,8 @@ pub async fn run(
     };
     let mut current = initial.version_id().to_owned();
     set_model_metrics(&service, &initial, device)?;
-    let stage = ScorerStage::new(VqVaeModel::new(initial, ScoreOptions::default()));
+    let stage = ScorerStage::new(VqVaeModel::new(initial, ScoreOptions::default()))
+        .with_codebook_metrics(service.metrics.scorer()?.clone());
     service.readiness.set(MODEL_CONDITION, true);
 
     let scorer = &service.config.scorer;
