@@ -9,6 +9,7 @@
 //! key ([`watch_active`]) to hot-swap.
 
 use async_nats::jetstream::kv::{self, Operation};
+use async_nats::jetstream::object_store::ObjectStore;
 use futures::{Stream, StreamExt};
 use prospector_bus::topology::buckets;
 use prospector_bus::NatsBus;
@@ -77,15 +78,17 @@ pub async fn load(dir: &Path, device: Device) -> Result<Scorer, StoreError> {
         })
 }
 
+/// The object store holding one object per model file and version.
+async fn model_objects(bus: &NatsBus) -> Result<ObjectStore, StoreError> {
+    bus.object_store(buckets::MODEL_OBJECTS)
+        .await
+        .map_err(|e| bus_error("opening the object store", buckets::MODEL_OBJECTS)(e.to_string()))
+}
+
 /// Uploads the model in `dir` and makes it the active version; returns the version.
 pub async fn publish(bus: &NatsBus, dir: &Path) -> Result<String, StoreError> {
     let version = load(dir, Device::Cpu).await?.version_id().to_owned();
-    let store = bus
-        .object_store(buckets::MODEL_OBJECTS)
-        .await
-        .map_err(|e| {
-            bus_error("opening the object store", buckets::MODEL_OBJECTS)(e.to_string())
-        })?;
+    let store = model_objects(bus).await?;
     for file in FILES {
         let path = dir.join(file);
         let mut reader = tokio::fs::File::open(&path)
@@ -158,12 +161,7 @@ pub async fn fetch(bus: &NatsBus, version: &str, cache: &Path) -> Result<PathBuf
     if FILES.iter().all(|f| dir.join(f).is_file()) {
         return Ok(dir);
     }
-    let store = bus
-        .object_store(buckets::MODEL_OBJECTS)
-        .await
-        .map_err(|e| {
-            bus_error("opening the object store", buckets::MODEL_OBJECTS)(e.to_string())
-        })?;
+    let store = model_objects(bus).await?;
     let partial = cache.join(format!(".{version}.partial-{}", std::process::id()));
     tokio::fs::create_dir_all(&partial)
         .await

@@ -38,6 +38,11 @@ impl ApiToken {
         Ok(Self(token.to_owned()))
     }
 
+    /// The token `grpc.api_token_file` names, if it names one.
+    pub fn from_config(grpc: &prospector_config::GrpcConfig) -> Result<Option<Self>, TokenError> {
+        grpc.api_token_file.as_deref().map(Self::read).transpose()
+    }
+
     /// `Ok` when `authorization` (the request's `authorization` header) is
     /// `Bearer <token>`; else why not, for an `UNAUTHENTICATED` answer.
     pub fn check(&self, authorization: Option<&str>) -> Result<(), &'static str> {

@@ -21,12 +21,7 @@ pub async fn run(
     config: ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let token = config
-        .grpc
-        .api_token_file
-        .as_deref()
-        .map(ApiToken::read)
-        .transpose()?;
+    let token = ApiToken::from_config(&config.grpc)?;
     let mut grpc_server = grpc::server(&config.grpc)?;
     let grpc_listener = grpc::bind("gRPC", config.grpc.listen).await?;
     let http_listener = grpc::bind("the console", config.evaluator.http_listen).await?;

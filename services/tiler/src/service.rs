@@ -21,12 +21,7 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let inputs = InputRoots::new(&config.tiler.input_roots, config.tiler.max_image_bytes)
         .map_err(|e| ServiceError::Failed(format!("tiler.input_roots: {e}")))?;
-    let token = config
-        .grpc
-        .api_token_file
-        .as_deref()
-        .map(ApiToken::read)
-        .transpose()?;
+    let token = ApiToken::from_config(&config.grpc)?;
     if token.is_none() {
         tracing::warn!("no grpc.api_token_file: SubmitImage accepts anyone who can connect");
     }
