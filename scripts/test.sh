@@ -16,5 +16,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The workspace build enables the services' default `otlp` feature; telemetry alone is
+# the build without it (a configured endpoint is then refused, not ignored).
+cargo clippy -p prospector-telemetry --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast "$@"

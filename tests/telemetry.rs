@@ -2,8 +2,9 @@
 //! are written against, linted by Prometheus's own `promtool`, and the HTTP endpoints.
 
 use prospector_telemetry::{
-    init_tracing, HttpServer, LogFormat, Metrics, Outcome, Readiness, METRIC_NAMES,
+    continue_trace, init_tracing, HttpServer, LogFormat, Metrics, Outcome, Readiness, METRIC_NAMES,
 };
+use prospector_tests::OtlpCollector;
 use std::process::Command;
 use std::time::Duration;
 
@@ -127,11 +128,11 @@ const LOG_CHILD: &str = "PROSPECTOR_TEST_LOG_CHILD";
 fn json_logs_carry_the_ids_of_the_span_they_are_written_in() {
     if std::env::var_os(LOG_CHILD).is_some() {
         // The child: the subscriber is process-wide, so it gets a process of its own.
-        init_tracing("log-test", LogFormat::Json).unwrap();
+        let _tracing = init_tracing("log-test", LogFormat::Json, None).unwrap();
         let span = tracing::info_span!("message", image_id = "img-7", source_id = "src-9");
         span.in_scope(|| tracing::warn!(reason = "test", "dead-lettering message"));
         assert!(
-            init_tracing("log-test", LogFormat::Json).is_err(),
+            init_tracing("log-test", LogFormat::Json, None).is_err(),
             "a second install is refused"
         );
         return;
@@ -157,4 +158,64 @@ fn json_logs_carry_the_ids_of_the_span_they_are_written_in() {
     assert_eq!(line["span"]["image_id"], "img-7", "{line}");
     assert_eq!(line["span"]["source_id"], "src-9", "{line}");
     assert_eq!(line["fields"]["reason"], "test");
+}
+
+/// Set in the child process of the OTLP test: the collector's endpoint.
+const OTLP_CHILD: &str = "PROSPECTOR_TEST_OTLP_ENDPOINT";
+
+/// The trace and parent span the OTLP test's message "arrived" with.
+const REMOTE_TRACE: u128 = 0x4bf92f3577b34da6a3ce929d0e0e4736;
+const REMOTE_PARENT: u64 = 0x00f067aa0ba902b7;
+
+#[test]
+fn spans_reach_an_otlp_collector_inside_the_trace_their_message_carried() {
+    if let Some(endpoint) = std::env::var_os(OTLP_CHILD) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let tracing = init_tracing("otlp-test", LogFormat::Json, endpoint.to_str()).unwrap();
+            let span = tracing::info_span!("message", image_id = "img-7", source_id = "src-9");
+            let exported = continue_trace(&span, REMOTE_TRACE, REMOTE_PARENT, true)
+                .expect("spans are exported");
+            println!("exported span {exported:016x}");
+            span.in_scope(|| tracing::info!("handled"));
+            drop(span);
+            tokio::task::spawn_blocking(move || tracing.shutdown())
+                .await
+                .unwrap();
+        });
+        return;
+    }
+    let collector = OtlpCollector::start();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "spans_reach_an_otlp_collector_inside_the_trace_their_message_carried",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(OTLP_CHILD, collector.endpoint())
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    let exported = stdout
+        .lines()
+        .find_map(|l| l.split("exported span ").nth(1)?.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no span id printed:\n{stdout}"));
+    // Shut down, the child has flushed: the span is at the collector.
+    let spans = collector.spans();
+    let span = spans
+        .iter()
+        .find(|s| s.name == "message")
+        .unwrap_or_else(|| panic!("no span received: {spans:?}\n{stderr}"));
+    assert_eq!(span.service, "prospector-otlp-test");
+    assert_eq!(span.trace_id, format!("{REMOTE_TRACE:032x}"));
+    assert_eq!(span.parent_span_id, format!("{REMOTE_PARENT:016x}"));
+    assert_eq!(span.span_id, exported);
+    assert_eq!(span.attributes["image_id"], "img-7");
+    assert_eq!(span.attributes["source_id"], "src-9");
 }

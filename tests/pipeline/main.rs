@@ -6,6 +6,7 @@
 mod support;
 
 use prospector_bus::topology::{stream_name, subjects};
+use prospector_fits::bad_inputs::{write_corpus, Expectation};
 use prospector_tests::Prometheus;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -149,6 +150,8 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
         rows += found as u64;
     }
     eprintln!("three images complete: {:?}", started.elapsed());
+    assert_one_trace_per_image(&cluster, &sha256_hex(&images[0]));
+    assert_direct_scoring_matches_the_bus(&cluster, &scorers[0]);
     // Every source scored once: one stored score per catalogue row, and both shards
     // took part.
     assert_eq!(scores_stored(&cluster), rows);
@@ -223,6 +226,7 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
         "{}",
         describe(&failed)
     );
+    assert_bad_inputs_fail_cleanly(&cluster, &token_args, &services);
 
     let outside = cluster.path("outside.fits");
     std::fs::copy(&images[0], &outside).expect("copied");
@@ -243,6 +247,251 @@ fn three_images_through_four_services_give_the_embedded_catalogue_row_for_row() 
     );
     let anonymous = finish(cluster.submit(&images[1], &[]), IMAGE_WITHIN);
     assert_eq!(anonymous.status.code(), Some(5), "{}", describe(&anonymous));
+}
+
+/// The spans the services exported for one image form one trace: rooted at the tiler's
+/// submission, with every stage's span (tiler, extractor per tile, scorer per cutout)
+/// hanging from the span whose message it handled, and each naming the image. (The
+/// evaluator reads the history streams, replaying them on every start: it exports no
+/// per-message spans.)
+fn assert_one_trace_per_image(cluster: &Cluster, image_id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let spans = loop {
+        let spans = cluster.collector.spans();
+        let root = spans.iter().find(|s| {
+            s.name == "submit_image"
+                && s.attributes.get("image_id").map(String::as_str) == Some(image_id)
+        });
+        // Whole once every stage is in and every span's parent has arrived (each
+        // service exports in its own batches, every few seconds).
+        let complete = root.is_some_and(|root| {
+            let trace: Vec<_> = spans
+                .iter()
+                .filter(|s| s.trace_id == root.trace_id)
+                .collect();
+            let has = |service: &str| trace.iter().any(|s| s.service == service);
+            has("prospector-extractor")
+                && has("prospector-scorer")
+                && trace.iter().all(|s| {
+                    s.span_id == root.span_id || trace.iter().any(|p| p.span_id == s.parent_span_id)
+                })
+        });
+        if complete {
+            break spans;
+        }
+        if std::time::Instant::now() > deadline {
+            let mut seen: Vec<_> = spans.iter().map(|s| (&s.service, &s.name)).collect();
+            seen.sort();
+            seen.dedup();
+            panic!(
+                "the collector has no whole trace of {image_id} ({} spans: {seen:?}); root {root:?}",
+                spans.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let root = spans
+        .iter()
+        .find(|s| s.name == "submit_image" && s.attributes["image_id"] == image_id)
+        .expect("the submission span");
+    assert_eq!(root.service, "prospector-tiler");
+    assert!(
+        root.parent_span_id.is_empty(),
+        "the submission starts the trace"
+    );
+    let trace: Vec<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == root.trace_id)
+        .collect();
+    let ids: std::collections::HashSet<_> = trace.iter().map(|s| s.span_id.as_str()).collect();
+    for span in &trace {
+        if span.span_id != root.span_id {
+            assert!(
+                ids.contains(span.parent_span_id.as_str()),
+                "{span:?} hangs from a span the collector never received"
+            );
+        }
+        assert_eq!(
+            span.attributes.get("image_id").map(String::as_str),
+            Some(image_id),
+            "{span:?}"
+        );
+    }
+    let per_service = |service: &str| trace.iter().filter(|s| s.service == service).count();
+    let rows = std::fs::read_to_string(cluster.catalogue(image_id))
+        .expect("catalogue written")
+        .lines()
+        .count()
+        - 1;
+    assert!(
+        per_service("prospector-scorer") >= rows,
+        "{} scorer spans for {rows} sources",
+        per_service("prospector-scorer")
+    );
+    eprintln!(
+        "trace of {image_id}: {} spans (tiler {}, extractor {}, scorer {})",
+        trace.len(),
+        per_service("prospector-tiler"),
+        per_service("prospector-extractor"),
+        per_service("prospector-scorer"),
+    );
+}
+
+/// `ScorerService.ScoreCutouts` gives a cutout the score the bus gave it (same model,
+/// same pixels), with the reconstruction the console shows, to token holders only; a
+/// malformed cutout is refused by name.
+fn assert_direct_scoring_matches_the_bus(cluster: &Cluster, scorer: &support::ServiceProcess) {
+    use prospector_proto::v1::scorer_service_client::ScorerServiceClient;
+    use prospector_proto::v1::{Cutout, Pixels, Score, ScoreCutoutsRequest};
+    use prost::Message;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let jetstream = async_nats::jetstream::new(cluster.operator_client().await);
+        let stream = jetstream
+            .get_stream(stream_name(subjects::SCORES))
+            .await
+            .expect("scores stream");
+        let stored = stream.get_raw_message(1).await.expect("first score");
+        let stored = Score::decode(stored.payload).expect("a Score");
+        let recon = stored
+            .reconstruction
+            .as_ref()
+            .expect("bus scores carry reconstructions");
+        assert_eq!((recon.width, recon.height), (64, 64));
+        let cutout = Cutout {
+            schema_version: stored.schema_version,
+            source_id: stored.source_id.clone(),
+            image_id: stored.image_id.clone(),
+            name: stored.name.clone(),
+            model_pixels: stored.model_pixels.clone(),
+            ..Default::default()
+        };
+        let port = scorer.grpc.expect("the scorer's gRPC port");
+        let mut client = ScorerServiceClient::connect(format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("scorer gRPC");
+        let request = |cutouts: Vec<Cutout>, token: Option<&str>| {
+            let mut request = tonic::Request::new(ScoreCutoutsRequest {
+                cutouts,
+                include_reconstructions: true,
+            });
+            if let Some(token) = token {
+                let value = format!("Bearer {token}").parse().expect("header value");
+                request.metadata_mut().insert("authorization", value);
+            }
+            request
+        };
+        let refused = client
+            .score_cutouts(request(vec![cutout.clone()], None))
+            .await
+            .expect_err("no token");
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+
+        let direct = client
+            .score_cutouts(request(vec![cutout.clone()], Some(support::TOKEN)))
+            .await
+            .expect("scored")
+            .into_inner()
+            .scores;
+        assert_eq!(direct.len(), 1);
+        let (direct, bus) = (&direct[0], stored.scores.expect("scores"));
+        assert_eq!(direct.model_version, stored.model_version);
+        assert_eq!(direct.source_id, stored.source_id);
+        let got = direct.scores.expect("scores");
+        assert!(
+            (got.ncc - bus.ncc).abs() < SCORE_TOLERANCE,
+            "{got:?} vs {bus:?}"
+        );
+        assert!(
+            (got.anomaly - bus.anomaly).abs() < SCORE_TOLERANCE,
+            "{got:?} vs {bus:?}"
+        );
+        assert!(direct.reconstruction.is_some());
+
+        let mut bad = cutout.clone();
+        bad.source_id = "odd-one".into();
+        bad.model_pixels = Some(Pixels {
+            width: 8,
+            height: 8,
+            ..stored.model_pixels.clone().expect("pixels")
+        });
+        let refused = client
+            .score_cutouts(request(vec![cutout, bad], Some(support::TOKEN)))
+            .await
+            .expect_err("a malformed cutout");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        assert!(
+            refused.message().contains("odd-one"),
+            "{}",
+            refused.message()
+        );
+    });
+}
+
+/// Every file of the bad-input corpus through the hook (`SubmitImage`): a file nothing
+/// can be made of fails its image (exit 6) with a reason naming the file, leaves a dead
+/// letter, and no service goes down; one with readable pixels completes.
+fn assert_bad_inputs_fail_cleanly(
+    cluster: &Cluster,
+    token_args: &[&str],
+    services: &[&support::ServiceProcess],
+) {
+    let corpus = write_corpus(&cluster.path("images/bad")).expect("corpus written");
+    let dead_before = dead_letters(cluster);
+    let mut failed = 0;
+    for bad in &corpus {
+        let output = finish(
+            cluster.submit(&bad.path, &[&["--wait"], token_args].concat()),
+            IMAGE_WITHIN,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let what = format!(
+            "{} ({}): {}",
+            bad.path.display(),
+            bad.fault,
+            describe(&output)
+        );
+        assert!(!stderr.contains("panicked"), "{what}");
+        match bad.expectation {
+            Expectation::ReadsFine => assert_eq!(output.status.code(), Some(0), "{what}"),
+            _ => {
+                assert_eq!(output.status.code(), Some(6), "{what}");
+                let name = bad.path.file_name().expect("name").to_string_lossy();
+                assert!(stderr.contains(&*name), "the reason names the file: {what}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(
+        dead_letters(cluster) >= dead_before + failed,
+        "each failed file leaves a dead letter"
+    );
+    for service in services {
+        let (status, _) = prospector_tests::http_get(&service.metrics_url("/healthz"));
+        assert_eq!(
+            status,
+            200,
+            "{} went down:\n{}",
+            service.instance,
+            service.log()
+        );
+    }
+    eprintln!(
+        "bad inputs: {} files, {failed} failed cleanly",
+        corpus.len()
+    );
+}
+
+fn dead_letters(cluster: &Cluster) -> u64 {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let jetstream = async_nats::jetstream::new(cluster.operator_client().await);
+        let mut stream = jetstream
+            .get_stream(stream_name(subjects::DEAD))
+            .await
+            .expect("dead-letter stream");
+        stream.info().await.expect("stream info").state.messages
+    })
 }
 
 /// Trains a second model (another seed, on one image's sources) into `out`.
@@ -434,4 +683,80 @@ fn a_killed_scorer_a_restarted_evaluator_and_a_new_model_lose_and_double_nothing
         eventually("the catalogue rewritten", || path.is_file());
         assert_eq!(std::fs::read_to_string(&path).expect("catalogue"), before);
     }
+}
+
+#[test]
+fn every_kind_of_service_killed_and_the_server_restarted_mid_run_lose_and_double_nothing() {
+    let mut cluster = Cluster::new();
+    let images = simulate(&cluster);
+    let embedded = cluster.path("embedded");
+    run_embedded(&images, &embedded);
+    cluster.publish_model(&embedded.join("model"));
+    let mut evaluator = cluster.start("evaluator", "evaluator");
+    let mut tiler = cluster.start("tiler", "tiler");
+    let mut extractor = cluster.start("extractor", "extractor");
+    let mut scorer = cluster.start("scorer", "scorer");
+    let token = cluster.path("token");
+    let token_args = ["--token-file", token.to_str().expect("utf-8 path")];
+    for image in &images {
+        let output = finish(cluster.submit(image, &token_args), IMAGE_WITHIN);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    }
+    let complete = |cluster: &Cluster| {
+        images
+            .iter()
+            .filter(|i| cluster.catalogue(&sha256_hex(i)).is_file())
+            .count()
+    };
+    // One crash after another while the images are in flight: each process is SIGKILLed
+    // (nothing flushed, nothing acknowledged) and started again, as Kubernetes would.
+    for kind in ["extractor", "tiler", "nats-server", "scorer", "evaluator"] {
+        eprintln!(
+            "killing {kind} with {} of {} images complete",
+            complete(&cluster),
+            images.len()
+        );
+        match kind {
+            "nats-server" => cluster.nats.restart(),
+            "tiler" => {
+                tiler.kill();
+                tiler = cluster.start("tiler", "tiler");
+            }
+            "extractor" => {
+                extractor.kill();
+                extractor = cluster.start("extractor", "extractor");
+            }
+            "scorer" => {
+                scorer.kill();
+                scorer = cluster.start("scorer", "scorer");
+            }
+            _ => {
+                evaluator.kill();
+                evaluator = cluster.start("evaluator", "evaluator");
+            }
+        }
+    }
+    // The hook, called again for each image, waits until it is complete.
+    for image in &images {
+        let output = finish(
+            cluster.submit(image, &[&["--wait"], &token_args[..]].concat()),
+            IMAGE_WITHIN,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}\ntiler:\n{}\nextractor:\n{}\nscorer:\n{}\nevaluator:\n{}",
+            describe(&output),
+            tiler.log(),
+            extractor.log(),
+            scorer.log(),
+            evaluator.log()
+        );
+    }
+    // The fault-free run's catalogue, row for row, and one stored score per source.
+    let rows: usize = images
+        .iter()
+        .map(|image| assert_same_catalogue(&cluster, image, &embedded))
+        .sum();
+    assert_eq!(scores_stored(&cluster), rows as u64);
 }

@@ -3,7 +3,7 @@
 
 pub use prospector_tests::ServiceProcess;
 use prospector_tests::{
-    binary, deployed_password, free_port, NatsAuth, NatsServer, NatsServerOptions,
+    binary, deployed_password, free_port, NatsAuth, NatsServer, NatsServerOptions, OtlpCollector,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -24,6 +24,8 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub tiler_grpc: u16,
     pub evaluator_grpc: u16,
+    /// Where every service exports its spans (OTLP/gRPC).
+    pub collector: OtlpCollector,
 }
 
 impl Cluster {
@@ -119,6 +121,7 @@ data_dir = "{dir}/data"
             dir,
             tiler_grpc: free_port(),
             evaluator_grpc: free_port(),
+            collector: OtlpCollector::start(),
         }
     }
 
@@ -145,11 +148,13 @@ data_dir = "{dir}/data"
                     "PROSPECTOR_EVALUATOR_HTTP_LISTEN",
                     format!("127.0.0.1:{}", free_port()),
                 )
+                .env("PROSPECTOR_OTLP_ENDPOINT", self.collector.endpoint())
                 .env("RUST_LOG", "info"),
             self.path(&format!("{instance}.log")),
             metrics,
             READY_WITHIN,
         )
+        .with_grpc(grpc)
     }
 
     /// `prospector submit IMAGE --server <tiler> [args]`, as a child process.

@@ -1,6 +1,9 @@
 //! Shared helpers for the end-to-end tests: locating the workspace, the shared data
 //! and the tools that scripts/bootstrap.sh installs.
 
+mod otlp_collector;
+
+pub use otlp_collector::{OtlpCollector, ReceivedSpan};
 use std::path::PathBuf;
 
 /// The workspace root (the folder holding the top-level Cargo.toml).
@@ -435,6 +438,8 @@ pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
 #[derive(Debug)]
 pub struct ServiceProcess {
     pub instance: String,
+    /// Its gRPC port, when the test gave it one.
+    pub grpc: Option<u16>,
     child: std::process::Child,
     log: PathBuf,
     metrics: u16,
@@ -464,6 +469,7 @@ impl ServiceProcess {
             .unwrap_or_else(|e| panic!("{instance} starts: {e}"));
         let mut process = ServiceProcess {
             instance: instance.to_owned(),
+            grpc: None,
             child,
             log,
             metrics,
@@ -484,6 +490,12 @@ impl ServiceProcess {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    }
+
+    /// Records the gRPC port the test configured it with.
+    pub fn with_grpc(mut self, port: u16) -> Self {
+        self.grpc = Some(port);
+        self
     }
 
     pub fn log(&self) -> String {

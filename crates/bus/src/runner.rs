@@ -230,7 +230,8 @@ impl<B: Bus, S: Stage> std::fmt::Debug for StageRunner<B, S> {
 struct Accepted<D> {
     delivery: D,
     span: tracing::Span,
-    trace: TraceContext,
+    /// What the messages published on its behalf carry as `traceparent`.
+    outputs_trace: TraceContext,
 }
 
 /// A message the stage handled, with the outputs to publish before acknowledging it.
@@ -319,7 +320,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                 .and_then(TraceContext::parse)
                 .unwrap_or_else(TraceContext::new_root);
             if delivery.deliveries() > self.max_deliver() {
-                let span = self.span(&delivery, &trace, None);
+                let (span, _) = self.span(&delivery, &trace, None);
                 let reason = format!("max deliveries exceeded ({} allowed)", self.max_deliver());
                 self.dead_letter(
                     &delivery,
@@ -333,7 +334,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             }
             match decode::<S::Input>(delivery.payload()) {
                 Ok(message) => {
-                    let span = self.span(&delivery, &trace, Some(&message));
+                    let (span, outputs_trace) = self.span(&delivery, &trace, Some(&message));
                     inputs.push(Incoming {
                         message,
                         subject: delivery.subject().to_owned(),
@@ -344,11 +345,11 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                     accepted.push(Accepted {
                         delivery,
                         span,
-                        trace,
+                        outputs_trace,
                     });
                 }
                 Err(e) => {
-                    let span = self.span(&delivery, &trace, None);
+                    let (span, _) = self.span(&delivery, &trace, None);
                     self.dead_letter(&delivery, &span, (&e).into(), e.to_string(), started)
                         .await;
                 }
@@ -369,7 +370,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                         .into_iter()
                         .map(|mut out| {
                             out.traceparent
-                                .get_or_insert_with(|| item.trace.child().to_header());
+                                .get_or_insert_with(|| item.outputs_trace.to_header());
                             out
                         })
                         .collect();
@@ -671,12 +672,14 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
         }
     }
 
+    /// The span of one message's handling, joined to the message's trace, and the trace
+    /// context that messages published on its behalf carry.
     fn span(
         &self,
         delivery: &<B::Subscription as Subscription>::Delivery,
         trace: &TraceContext,
         message: Option<&S::Input>,
-    ) -> tracing::Span {
+    ) -> (tracing::Span, TraceContext) {
         let image_id = message
             .map(|m| m.image_id())
             .or_else(|| delivery.header(IMAGE_ID_HEADER))
@@ -685,7 +688,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             .and_then(|m| m.source_id())
             .or_else(|| delivery.header(SOURCE_ID_HEADER))
             .unwrap_or_default();
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "message",
             stage = %self.stage_name(),
             subject = %delivery.subject(),
@@ -693,7 +696,20 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
             source_id = %source_id,
             trace_id = %trace.trace_id_hex(),
             deliveries = delivery.deliveries(),
-        )
+        );
+        let outputs = outputs_trace(&span, trace);
+        (span, outputs)
+    }
+}
+
+/// The trace context of the messages published while handling a message of `trace`
+/// inside `span`. When spans are exported (OTLP) `span` is joined to the trace and its
+/// exported id becomes the outputs' parent, so the collector sees one tree per image;
+/// otherwise a fresh span id in the same trace, which the logs carry.
+fn outputs_trace(span: &tracing::Span, trace: &TraceContext) -> TraceContext {
+    match prospector_telemetry::continue_trace(span, trace.trace_id, trace.span_id, trace.sampled) {
+        Some(span_id) => TraceContext { span_id, ..*trace },
+        None => trace.child(),
     }
 }
 

@@ -24,6 +24,20 @@ impl TraceContext {
         }
     }
 
+    /// The context for messages that `span` starts a trace with (an image submission):
+    /// the span's own ids when spans are exported, so the collector's tree has its root;
+    /// else a new root.
+    pub fn starting_at(span: &tracing::Span) -> Self {
+        match prospector_telemetry::exported_ids(span) {
+            Some((trace_id, span_id, sampled)) => Self {
+                trace_id,
+                span_id,
+                sampled,
+            },
+            None => Self::new_root(),
+        }
+    }
+
     /// The context for work caused by this one: same trace, new span.
     pub fn child(&self) -> Self {
         Self {

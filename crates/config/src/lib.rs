@@ -59,6 +59,10 @@ pub struct TelemetryConfig {
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub metrics_listen: SocketAddr,
     pub log_format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/gRPC address (`http://collector:4317`): when
+    /// set, every message's span is exported there, in the trace its `traceparent`
+    /// header names. Needs binaries built with the `otlp` feature (the default).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for TelemetryConfig {
@@ -66,6 +70,7 @@ impl Default for TelemetryConfig {
         Self {
             metrics_listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
             log_format: LogFormat::Json,
+            otlp_endpoint: None,
         }
     }
 }
@@ -200,6 +205,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("PROSPECTOR_NATS_TLS_KEY", "nats.tls.key_file"),
     ("PROSPECTOR_METRICS_LISTEN", "telemetry.metrics_listen"),
     ("PROSPECTOR_LOG_FORMAT", "telemetry.log_format"),
+    // The OpenTelemetry standard name (what the OpenTelemetry operator injects); ours,
+    // applied after it, wins when both are set.
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
+    ("PROSPECTOR_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
     ("PROSPECTOR_GRPC_LISTEN", "grpc.listen"),
     ("PROSPECTOR_GRPC_TLS_CERT", "grpc.tls_cert"),
     ("PROSPECTOR_GRPC_TLS_KEY", "grpc.tls_key"),
@@ -351,6 +360,30 @@ mod tests {
         );
         assert_eq!(config.scorer.device, DevicePreference::Cpu);
         assert_eq!(config.nats.tls.ca_file, Some(PathBuf::from("/etc/ca.pem")));
+    }
+
+    #[test]
+    fn the_opentelemetry_endpoint_variable_is_honoured_and_ours_wins() {
+        let standard = |name: &str| {
+            (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://otel:4317".to_string())
+        };
+        let config = ServiceConfig::from_toml_and_env("", "test", standard).unwrap();
+        assert_eq!(
+            config.telemetry.otlp_endpoint.as_deref(),
+            Some("http://otel:4317")
+        );
+        let both = |name: &str| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://otel:4317".to_string()),
+            "PROSPECTOR_OTLP_ENDPOINT" => Some("http://tempo:4317".to_string()),
+            _ => None,
+        };
+        let config = ServiceConfig::from_toml_and_env("", "test", both).unwrap();
+        assert_eq!(
+            config.telemetry.otlp_endpoint.as_deref(),
+            Some("http://tempo:4317")
+        );
+        let none = ServiceConfig::from_toml_and_env("", "test", no_env).unwrap();
+        assert_eq!(none.telemetry.otlp_endpoint, None);
     }
 
     #[test]

@@ -48,16 +48,31 @@ where
             return ExitCode::from(EXIT_CONFIGURATION);
         }
     };
-    if let Err(e) = prospector_telemetry::init_tracing(name, config.telemetry.log_format) {
-        eprintln!("{binary}: {e}");
-        return ExitCode::from(EXIT_CONFIGURATION);
-    }
-    match run(config).await {
+    let tracing = match prospector_telemetry::init_tracing(
+        name,
+        config.telemetry.log_format,
+        config.telemetry.otlp_endpoint.as_deref(),
+    ) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("{binary}: {e}");
+            return ExitCode::from(EXIT_CONFIGURATION);
+        }
+    };
+    let code = match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "{name} stopped");
             eprintln!("{binary}: {e}");
             ExitCode::FAILURE
         }
+    };
+    // Flushing waits on the collector over gRPC, which needs the runtime's workers.
+    if tokio::task::spawn_blocking(move || tracing.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("{binary}: flushing exported spans failed");
     }
+    code
 }

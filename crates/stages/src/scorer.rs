@@ -1,6 +1,6 @@
 //! The scorer: batches of cutouts through one model forward pass, one score each.
 
-use crate::codec::decode_pixels;
+use crate::codec::{decode_pixels, encode_pixels};
 use prospector_bus::topology::subjects;
 use prospector_bus::{Incoming, Outgoing, Stage, StageError};
 use prospector_model::{code_usage, perplexity};
@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub struct ModelScores {
     pub scores: SourceScores,
     pub code_form: CodeForm,
+    /// The model's reconstruction (`side` x `side`, pixel units), when it was asked for
+    /// one: the console shows it beside the input and their residual.
+    pub reconstruction: Option<Vec<f32>>,
 }
 
 /// Why a model could not score a batch.
@@ -122,14 +125,16 @@ impl<M: CutoutModel> ScorerStage<M> {
         *self.model.lock().unwrap_or_else(PoisonError::into_inner) = model;
     }
 
-    /// Scores the cutouts whose pixels are valid; the others get their own permanent error.
-    fn score_batch(&self, cutouts: Vec<Cutout>) -> Vec<Result<Vec<Outgoing>, StageError>> {
+    /// Scores the cutouts whose pixels are valid, in one forward pass; the others get
+    /// their own permanent error. Shared by the bus (a batch the runner formed) and
+    /// `ScorerService.ScoreCutouts` (a caller's batch): both wait for the same model.
+    pub fn score_cutouts(&self, cutouts: &[Cutout]) -> Vec<Result<Score, StageError>> {
         let mut model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
         let side = model.side();
         let mut pixels = Vec::with_capacity(cutouts.len() * side * side);
-        let mut results: Vec<Option<Result<Vec<Outgoing>, StageError>>> = Vec::new();
+        let mut results: Vec<Option<Result<Score, StageError>>> = Vec::new();
         let mut valid = Vec::new();
-        for cutout in &cutouts {
+        for cutout in cutouts {
             match cutout_pixels(cutout, side) {
                 Ok(values) => {
                     pixels.extend_from_slice(&values);
@@ -150,8 +155,7 @@ impl<M: CutoutModel> ScorerStage<M> {
                         }
                     }
                     for (&i, verdict) in valid.iter().zip(scored) {
-                        let score = to_score(&cutouts[i], &version, verdict);
-                        results[i] = Some(Ok(vec![Outgoing::new(subjects::SCORES, &score)]));
+                        results[i] = Some(Ok(to_score(&cutouts[i], &version, side, verdict)));
                     }
                 }
                 Ok(scored) => {
@@ -202,7 +206,7 @@ fn cutout_pixels(cutout: &Cutout, side: usize) -> Result<Vec<f32>, StageError> {
     decode_pixels(pixels).map_err(|e| bad(e.to_string()))
 }
 
-fn to_score(cutout: &Cutout, version: &str, verdict: ModelScores) -> Score {
+fn to_score(cutout: &Cutout, version: &str, side: usize, verdict: ModelScores) -> Score {
     Score {
         schema_version: SCHEMA_VERSION,
         source_id: cutout.source_id.clone(),
@@ -214,7 +218,9 @@ fn to_score(cutout: &Cutout, version: &str, verdict: ModelScores) -> Score {
         sky: cutout.sky,
         pixel: cutout.pixel,
         island: cutout.island,
-        reconstruction: None,
+        reconstruction: verdict
+            .reconstruction
+            .map(|pixels| encode_pixels(side, side, &pixels)),
         model_pixels: cutout.model_pixels.clone(),
     }
 }
@@ -236,8 +242,12 @@ impl<M: CutoutModel> Stage for ScorerStage<M> {
         let stage = self.clone();
         let n = batch.len();
         let cutouts: Vec<Cutout> = batch.into_iter().map(|i| i.message).collect();
-        match tokio::task::spawn_blocking(move || stage.score_batch(cutouts)).await {
-            Ok(results) => results,
+        let scored = tokio::task::spawn_blocking(move || stage.score_cutouts(&cutouts)).await;
+        match scored {
+            Ok(results) => results
+                .into_iter()
+                .map(|score| score.map(|s| vec![Outgoing::new(subjects::SCORES, &s)]))
+                .collect(),
             Err(e) => vec![Err(StageError::transient(format!("scorer worker stopped: {e}"))); n],
         }
     }

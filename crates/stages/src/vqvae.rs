@@ -62,6 +62,7 @@ impl CutoutModel for VqVaeModel {
                     height: grid as u32,
                     codes: s.codes.into_iter().map(u32::from).collect(),
                 },
+                reconstruction: s.reconstruction,
             })
             .collect())
     }

@@ -29,6 +29,7 @@ impl CutoutModel for BrightFraction {
                     ..Default::default()
                 },
                 code_form: CodeForm::default(),
+                reconstruction: None,
             })
             .collect())
     }

@@ -7,6 +7,8 @@ pub enum TelemetryError {
     LogFilter(String),
     #[error("a tracing subscriber is already installed in this process")]
     SubscriberAlreadySet,
+    #[error("OTLP span export: {0}")]
+    Otlp(String),
     #[error("metric registration failed: {0}")]
     Registration(#[from] prometheus::Error),
     #[error("cannot listen for /metrics on {addr}: {source}")]

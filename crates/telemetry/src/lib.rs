@@ -1,4 +1,6 @@
-//! Observability shared by every Prospector service: tracing set-up ([`init_tracing`]),
+//! Observability shared by every Prospector service: tracing set-up ([`init_tracing`],
+//! JSON logs, and with the `otlp` feature span export joined to the `traceparent` that
+//! messages carry: [`continue_trace`]),
 //! the Prometheus metrics whose names the Grafana dashboard and alert rules rely on
 //! ([`Metrics`]), and the small HTTP server that exposes `/metrics`, `/healthz` and
 //! `/readyz` ([`HttpServer`]).
@@ -11,10 +13,12 @@
 mod error;
 mod logging;
 mod metrics;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod server;
 
 pub use error::TelemetryError;
-pub use logging::{init_tracing, LogFormat};
+pub use logging::{continue_trace, exported_ids, init_tracing, LogFormat, TracingGuard};
 pub use metrics::{
     ConsumerMetrics, EvaluatorMetrics, Metrics, Outcome, ScorerMetrics, StageMetrics, METRIC_NAMES,
 };

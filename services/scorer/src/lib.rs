@@ -10,7 +10,13 @@
 //! else `scorer.model_dir`. The scorer follows the active-version key: a new version is
 //! fetched and loaded beside the running one, then swapped in under the lock each batch
 //! holds while it scores, so a batch is scored wholly by one version and no cutout is
-//! dropped or scored twice by the swap. Each score records its version.
+//! dropped or scored twice by the swap. Each score records its version and carries the
+//! reconstruction, for the console's gallery.
+//!
+//! Once a model is loaded the scorer also serves `ScorerService.ScoreCutouts` on
+//! `grpc.listen` ([`direct`]), with the same model and the API token.
+
+pub mod direct;
 
 use futures::StreamExt;
 use prospector_bus::topology::consumers;
@@ -18,7 +24,8 @@ use prospector_bus::RunnerConfig;
 use prospector_config::{DevicePreference, ServiceConfig};
 use prospector_model::{select_device, Device, DeviceRequest, ScoreOptions, Scorer};
 use prospector_model_store as model_store;
-use prospector_service::{Service, ServiceError};
+use prospector_proto::v1::scorer_service_server::ScorerServiceServer;
+use prospector_service::{grpc, ApiToken, Service, ServiceError};
 use prospector_stages::{ReportFailures, ScorerStage, VqVaeModel};
 use std::future::Future;
 use std::path::PathBuf;
@@ -44,6 +51,7 @@ pub async fn run(
         shutdown,
     )
     .await?;
+    let token = ApiToken::from_config(&service.config.grpc)?;
     let failed = |e: &dyn std::fmt::Display| ServiceError::Failed(e.to_string());
     let device = select_device(match service.config.scorer.device {
         DevicePreference::Auto => DeviceRequest::Auto,
@@ -92,7 +100,7 @@ pub async fn run(
     };
     let mut current = initial.version_id().to_owned();
     set_model_metrics(&service, &initial, device)?;
-    let stage = ScorerStage::new(VqVaeModel::new(initial, ScoreOptions::default()))
+    let stage = ScorerStage::new(VqVaeModel::new(initial, score_options()))
         .with_codebook_metrics(service.metrics.scorer()?.clone());
     service.readiness.set(MODEL_CONDITION, true);
 
@@ -104,6 +112,23 @@ pub async fn run(
     };
     let reporting = ReportFailures::new(stage.clone());
     service.spawn_runners(consumers::SCORER, Arc::new(reporting), runner, WORKERS)?;
+
+    let mut grpc_server = grpc::server(&service.config.grpc)?;
+    let listener = grpc::bind("gRPC", service.config.grpc.listen).await?;
+    let max_cutouts = service.config.scorer.max_batch;
+    let direct = direct::DirectScoring::new(stage.clone(), token, max_cutouts);
+    tracing::info!(grpc = %service.config.grpc.listen, "serving ScorerService");
+    let stop = service.stop_token();
+    service.spawn(async move {
+        grpc_server
+            .add_service(ScorerServiceServer::new(direct))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                stop.cancelled_owned(),
+            )
+            .await?;
+        Ok(())
+    });
 
     let swapper = {
         let (bus, metrics, stop) = (
@@ -139,7 +164,7 @@ pub async fn run(
                         // Waits for the batch being scored to finish: off the async threads.
                         let swap = stage.clone();
                         tokio::task::spawn_blocking(move || {
-                            swap.swap_model(VqVaeModel::new(scorer, ScoreOptions::default()))
+                            swap.swap_model(VqVaeModel::new(scorer, score_options()))
                         })
                         .await
                         .map_err(|e| failed(&e))?;
@@ -159,6 +184,14 @@ pub async fn run(
     };
     service.spawn(swapper);
     service.run_until_stopped().await
+}
+
+/// Scores carry reconstructions: the console shows them beside the input and residual.
+fn score_options() -> ScoreOptions {
+    ScoreOptions {
+        reconstructions: true,
+        ..ScoreOptions::default()
+    }
 }
 
 async fn fetch_and_load(

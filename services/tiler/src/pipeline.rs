@@ -10,7 +10,7 @@ use crate::inputs::{InputError, InputRoots};
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
 use futures::StreamExt;
 use prospector_bus::topology::{buckets, subjects};
-use prospector_bus::{Bus, CancellationToken, NatsBus, Outgoing};
+use prospector_bus::{Bus, CancellationToken, NatsBus, Outgoing, TraceContext};
 use prospector_proto::v1::pipeline_service_server::PipelineService;
 use prospector_proto::v1::{
     GetImageRequest, GetImageResponse, ImageRef, ImageStatus, Stage, SubmitImageRequest,
@@ -23,6 +23,7 @@ use prost::Message;
 use std::path::Path;
 use std::pin::Pin;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 /// Status updates buffered per `WatchImage` caller.
 const WATCH_BUFFER: usize = 16;
@@ -191,8 +192,15 @@ impl PipelineService for Pipeline {
                 size_bytes,
                 submitted_unix_ms: unix_millis_now(),
             };
+            // The submission is the root of the image's trace: every stage's span for its
+            // tiles, cutouts and scores hangs below it.
+            let span = tracing::info_span!("submit_image", image_id = %image_id);
+            let trace = TraceContext::starting_at(&span);
             self.bus
-                .publish(vec![Outgoing::new(subjects::IMAGES, &image)])
+                .publish(vec![
+                    Outgoing::new(subjects::IMAGES, &image).with_traceparent(trace.to_header())
+                ])
+                .instrument(span)
                 .await
                 .map_err(|e| Status::unavailable(format!("image {image_id} not queued: {e}")))?;
         }
