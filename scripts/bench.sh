@@ -14,7 +14,9 @@ bash scripts/bootstrap.sh --full-torch
 bash scripts/install-pybdsf.sh
 # shellcheck source=env.sh
 source scripts/env.sh
-cargo build --release --locked -p prospector-cli
+# The CLI, and the four services for the distributed end-to-end rows.
+cargo build --release --locked -p prospector-cli -p prospector-tiler -p prospector-extractor \
+    -p prospector-scorer -p prospector-evaluator
 default_out=(--out out/bench)
 [[ " $* " == *" --out "* ]] && default_out=()
 exec nice -n 10 "$CARGO_TARGET_DIR/release/prospector" bench "${default_out[@]}" "$@"

@@ -3,16 +3,28 @@
 //! second, and how time and memory grow with the number of images.
 
 use crate::finder::rate;
-use crate::report::{Cell, Table};
+use crate::report::{Cell, Summary, Table};
 use crate::{io_error, repeat, summary, BenchError, BenchOptions, Result, Tools, MIB};
 use std::path::{Path, PathBuf};
+
+/// The embedded runs' table, and what the distributed runs reuse: the same fields and
+/// model, and the embedded time for each image count.
+#[derive(Debug)]
+pub struct EmbeddedRuns {
+    pub table: Table,
+    pub fields: Vec<PathBuf>,
+    pub side: usize,
+    pub model: PathBuf,
+    /// Per image count: the wall time and the cutouts scored.
+    pub times: Vec<(usize, Summary, usize)>,
+}
 
 pub fn run(
     options: &BenchOptions,
     tools: &Tools,
     training_cutouts: &Path,
     work: &Path,
-) -> Result<Vec<Table>> {
+) -> Result<EmbeddedRuns> {
     let count = options.e2e_images.iter().copied().max().unwrap_or(0);
     let side = options.e2e_side;
     let fields_dir = work.join("e2e-fields");
@@ -63,6 +75,7 @@ pub fn run(
             "peak RSS",
         ],
     );
+    let mut times = Vec::new();
     for &k in &options.e2e_images {
         println!("end to end: {k} image(s), {} runs", options.runs);
         let out = |r: usize| work.join(format!("e2e-run-{k}-{r}"));
@@ -83,6 +96,7 @@ pub fn run(
             ))
         })?;
         let cutouts = scored_cutouts(&out(0).join("anomalies.csv"))?;
+        times.push((k, time, cutouts));
         for r in 0..runs.len() {
             std::fs::remove_dir_all(out(r))
                 .map_err(io_error(format!("removing {}", out(r).display())))?;
@@ -107,19 +121,13 @@ pub fn run(
         "Whole process: reading, tiling, finding, cutting out and scoring every source with a VQ-VAE trained for 1 epoch, ranking and writing the catalogues; {} cores.",
         options.threads
     ));
-    let mut distributed = Table::new(
-        "End to end, distributed (real nats-server)",
-        "",
-        &["configuration", "pixels/s", "cutouts/s", "vs embedded"],
-    );
-    distributed.push(vec![
-        Cell::text("1 / 2 extractors, 1 / 2 scorers, bus overhead"),
-        Cell::text("not measured"),
-        Cell::text("not measured"),
-        Cell::text("—"),
-    ]);
-    distributed.note("Slot left open: the tiler, extractor and scorer service binaries are being built; the distributed figures (and the bus overhead as a fraction of the embedded time) belong here once they run.");
-    Ok(vec![table, distributed])
+    Ok(EmbeddedRuns {
+        table,
+        fields,
+        side,
+        model,
+        times,
+    })
 }
 
 /// Rows of `prospector run`'s ranking: one per scored cutout.

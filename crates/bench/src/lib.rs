@@ -15,6 +15,7 @@
 //! time and memory and reported as such.
 
 pub mod child;
+pub mod distributed;
 pub mod embedded;
 pub mod finder;
 pub mod limits;
@@ -86,7 +87,7 @@ impl BenchOptions {
             real_images: finder::RealImage::all(data),
             pybdsf_cap: Duration::from_secs(480),
             memory_cap_bytes: 10 << 30,
-            e2e_images: vec![1, 2, 4],
+            e2e_images: vec![1, 2, 4, 8],
             e2e_side: 1536,
             threads: 2,
         }
@@ -105,10 +106,35 @@ impl BenchOptions {
             pybdsf_sim_sides: vec![1024],
             real_images: real,
             pybdsf_cap: Duration::from_secs(120),
-            e2e_images: vec![1, 2],
+            e2e_images: vec![1, 2, 4],
             e2e_side: 1024,
             ..BenchOptions::full(data)
         }
+    }
+
+    /// The distributed runs: one extractor and one scorer on each image count (memory
+    /// against work submitted), then two extractors or two scorers on the most images.
+    pub(crate) fn distributed_plan(&self) -> Vec<(distributed::Shape, usize)> {
+        use distributed::Shape;
+        let most = self.e2e_images.iter().copied().max().unwrap_or(1);
+        let single = Shape {
+            extractors: 1,
+            scorers: 1,
+        };
+        let mut plan: Vec<_> = self.e2e_images.iter().map(|&k| (single, k)).collect();
+        for shape in [
+            Shape {
+                extractors: 1,
+                scorers: 2,
+            },
+            Shape {
+                extractors: 2,
+                scorers: 1,
+            },
+        ] {
+            plan.push((shape, most));
+        }
+        plan
     }
 
     pub(crate) fn limits(&self, wall: Duration) -> Limits {
@@ -137,6 +163,8 @@ pub struct Tools {
     pub torch_python: PathBuf,
     /// The repository, for the two Python scripts.
     pub repo: PathBuf,
+    /// A nats-server with JetStream (on PATH: `scripts/bootstrap.sh` installs one).
+    pub nats_server: PathBuf,
 }
 
 impl Tools {
@@ -158,11 +186,17 @@ impl Tools {
             .map(PathBuf::from)
             .unwrap_or_else(|| cache.join("venv-full/bin/python"));
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let nats_server = std::env::split_paths(&path)
+            .map(|dir| dir.join("nats-server"))
+            .find(|candidate| candidate.is_file())
+            .unwrap_or_else(|| PathBuf::from("nats-server"));
         let tools = Tools {
             prospector,
             pybdsf_python,
             torch_python,
             repo,
+            nats_server,
         };
         for (path, how) in [
             (&tools.pybdsf_python, "bash scripts/install-pybdsf.sh"),
@@ -170,6 +204,7 @@ impl Tools {
                 &tools.torch_python,
                 "bash scripts/bootstrap.sh --full-torch",
             ),
+            (&tools.nats_server, "bash scripts/bootstrap.sh"),
             (&tools.pybdsf_script(), "a checkout of the repository"),
             (&tools.pytorch_script(), "a checkout of the repository"),
         ] {
@@ -189,6 +224,11 @@ impl Tools {
 
     pub(crate) fn pytorch_script(&self) -> PathBuf {
         self.repo.join("crates/bench/scripts/pytorch_vqvae.py")
+    }
+
+    /// `prospector-<kind>`, built beside `prospector` (`scripts/bench.sh` builds both).
+    pub(crate) fn service_binary(&self, kind: &str) -> PathBuf {
+        self.prospector.with_file_name(format!("prospector-{kind}"))
     }
 
     pub(crate) fn prospector(&self) -> Command {
@@ -218,9 +258,16 @@ pub fn run(
     let limits = limits::run(options, &fields, &finder.ours_by_side, &vq)?;
     report.tables.extend([vq.table.clone(), limits]);
     save(&report)?;
-    report
-        .tables
-        .extend(embedded::run(options, tools, &vq.cutouts, work)?);
+    let embedded = embedded::run(options, tools, &vq.cutouts, work)?;
+    report.tables.push(embedded.table.clone());
+    save(&report)?;
+    report.tables.extend(distributed::run(
+        tools,
+        &embedded,
+        &options.distributed_plan(),
+        options.runs,
+        work,
+    )?);
     report
         .machine
         .push(("load average at end".into(), load_average()));
