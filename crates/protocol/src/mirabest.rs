@@ -15,7 +15,8 @@ use crate::ProtocolError;
 use prospector_cutouts::{CutoutRecord, CutoutSet, Label};
 use prospector_fits::{FitsImage, OpenOptions};
 use prospector_image::Beam;
-use prospector_sources::{cutout::make_cutout, detect, FinderConfig, PixelBeam};
+use prospector_sources::cutout::{island_record, make_cutout};
+use prospector_sources::{detect, FinderConfig, PixelBeam};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -130,13 +131,7 @@ fn galaxy_cutout(
         name: String::new(),
         ra_deg: 0.0,
         dec_deg: 0.0,
-        x: island.x,
-        y: island.y,
-        peak_flux: island.peak_flux,
-        total_flux: island.total_flux,
-        island_pixels: island.pixels as u64,
-        cutout_side_px: cutout.side as u32,
-        label: Label::Unlabelled,
+        ..island_record(island, cutout.side)
     };
     Ok((cutout.model, record))
 }

@@ -20,7 +20,8 @@ use crate::ProtocolError;
 use prospector_cutouts::{CutoutRecord, CutoutSet, Label};
 use prospector_image::{Image, PixelRect};
 use prospector_skysim::{survey_fields, Field, FieldConfig, SourceClass};
-use prospector_sources::{cutout::make_cutout, detect, FinderConfig, Island, PixelBeam};
+use prospector_sources::cutout::{island_record, make_cutout};
+use prospector_sources::{detect, FinderConfig, Island, PixelBeam};
 use prospector_wcs::iau_name;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -312,13 +313,7 @@ fn search_field(
             name: iau_name(ra_deg, dec_deg).unwrap_or_else(|| source_id.clone()),
             ra_deg,
             dec_deg,
-            x: island.x,
-            y: island.y,
-            peak_flux: island.peak_flux,
-            total_flux: island.total_flux,
-            island_pixels: island.pixels as u64,
-            cutout_side_px: cutout.side as u32,
-            label: Label::Unlabelled,
+            ..island_record(island, cutout.side)
         };
         found.push(Found {
             island: SurveyIsland {

@@ -24,6 +24,7 @@
 use crate::islands::Island;
 use crate::source::PixelSource;
 use crate::SourcesError;
+use prospector_cutouts::{CutoutRecord, Label};
 use prospector_image::{Image, PixelRect};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -95,6 +96,26 @@ pub fn cutout_square(island: &Island, config: &CutoutConfig) -> (i64, i64, usize
         island.y.round() as i64 - half,
         side,
     )
+}
+
+/// An unlabelled cutout-set row with `island`'s measurements and the side of the square
+/// cut around it; the caller fills in the identity (ids, name, sky position) with
+/// struct-update syntax.
+pub fn island_record(island: &Island, cutout_side: usize) -> CutoutRecord {
+    CutoutRecord {
+        source_id: String::new(),
+        image_id: String::new(),
+        name: String::new(),
+        ra_deg: f64::NAN,
+        dec_deg: f64::NAN,
+        x: island.x,
+        y: island.y,
+        peak_flux: island.peak_flux,
+        total_flux: island.total_flux,
+        island_pixels: island.pixels as u64,
+        cutout_side_px: cutout_side as u32,
+        label: Label::Unlabelled,
+    }
 }
 
 /// Cuts, resamples and normalises the cutout of `island` from `source`.

@@ -12,13 +12,13 @@
 
 use crate::background::Background;
 use crate::catalogue::Catalogue;
-use crate::cutout::make_cutout;
+use crate::cutout::{island_record, make_cutout};
 use crate::finder::{detect, FinderConfig};
 use crate::islands::PixelBeam;
 use crate::parallel::map_indexed;
 use crate::source::PixelSource;
 use crate::SourcesError;
-use prospector_cutouts::{CutoutRecord, CutoutSetWriter, Label};
+use prospector_cutouts::{CutoutRecord, CutoutSetWriter};
 use prospector_fits::{write_image, write_table, FitsImage, ImageWriter, OpenOptions};
 use prospector_image::{Beam, Image, PixelRect};
 use prospector_wcs::Wcs;
@@ -251,13 +251,7 @@ fn write_cutouts(
                 name: row.name.clone(),
                 ra_deg: row.ra,
                 dec_deg: row.dec,
-                x: island.x,
-                y: island.y,
-                peak_flux: island.peak_flux,
-                total_flux: island.total_flux,
-                island_pixels: island.pixels as u64,
-                cutout_side_px: side as u32,
-                label: Label::Unlabelled,
+                ..island_record(island, side)
             };
             set.push(&record, &model)?;
         }
