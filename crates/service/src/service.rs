@@ -116,6 +116,25 @@ impl Service {
         self.stop.clone()
     }
 
+    /// Serves `router` (a gRPC server with its services added) on `listener` until the
+    /// service stops; the server failing stops the whole service.
+    pub fn spawn_grpc(
+        &mut self,
+        router: tonic::transport::server::Router,
+        listener: tokio::net::TcpListener,
+    ) {
+        let stop = self.stop_token();
+        self.spawn(async move {
+            router
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    stop.cancelled_owned(),
+                )
+                .await?;
+            Ok(())
+        });
+    }
+
     /// Runs `task` until the service stops; an error from it stops the whole service.
     pub fn spawn(&mut self, task: impl Future<Output = Result<(), ServiceError>> + Send + 'static) {
         self.tasks.spawn(task);

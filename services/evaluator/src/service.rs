@@ -63,18 +63,13 @@ pub async fn run(
         console = %service.config.evaluator.http_listen,
         "serving EvaluatorService and the console"
     );
-    service.spawn({
-        let grpc = grpc_server
-            .add_service(EvaluatorServiceServer::new(EvaluatorGrpc::new(
-                evaluator.clone(),
-                labels.clone(),
-            )))
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
-                stop.clone().cancelled_owned(),
-            );
-        async move { Ok(grpc.await?) }
-    });
+    service.spawn_grpc(
+        grpc_server.add_service(EvaluatorServiceServer::new(EvaluatorGrpc::new(
+            evaluator.clone(),
+            labels.clone(),
+        ))),
+        grpc_listener,
+    );
     service.spawn({
         let http = axum::serve(http_listener, crate::http::router(evaluator, labels))
             .with_graceful_shutdown(stop.cancelled_owned());

@@ -118,17 +118,10 @@ pub async fn run(
     let max_cutouts = service.config.scorer.max_batch;
     let direct = direct::DirectScoring::new(stage.clone(), token, max_cutouts);
     tracing::info!(grpc = %service.config.grpc.listen, "serving ScorerService");
-    let stop = service.stop_token();
-    service.spawn(async move {
-        grpc_server
-            .add_service(ScorerServiceServer::new(direct))
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                stop.cancelled_owned(),
-            )
-            .await?;
-        Ok(())
-    });
+    service.spawn_grpc(
+        grpc_server.add_service(ScorerServiceServer::new(direct)),
+        listener,
+    );
 
     let swapper = {
         let (bus, metrics, stop) = (

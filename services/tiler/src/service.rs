@@ -50,16 +50,9 @@ pub async fn run(
         service.stop_token(),
     );
     tracing::info!(grpc = %service.config.grpc.listen, "serving PipelineService");
-    let stop = service.stop_token();
-    service.spawn(async move {
-        grpc_server
-            .add_service(PipelineServiceServer::new(pipeline))
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                stop.cancelled_owned(),
-            )
-            .await?;
-        Ok(())
-    });
+    service.spawn_grpc(
+        grpc_server.add_service(PipelineServiceServer::new(pipeline)),
+        listener,
+    );
     service.run_until_stopped().await
 }
