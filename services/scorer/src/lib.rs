@@ -34,6 +34,10 @@ use std::sync::Arc;
 /// Readiness condition: a model is loaded.
 pub const MODEL_CONDITION: &str = "model";
 
+/// Largest `ScoreCutouts` request or response: `scorer.max_batch` (default 256) cutouts of
+/// 64x64 f32 pixels, plus as many reconstructions, with room to spare.
+const DIRECT_MESSAGE_LIMIT: usize = 64 << 20;
+
 /// Runner workers per scorer: while one batch is scored (the model serves one at a
 /// time) the other worker publishes the previous batch's scores and pulls the next.
 const WORKERS: usize = 2;
@@ -119,7 +123,13 @@ pub async fn run(
     let direct = direct::DirectScoring::new(stage.clone(), token, max_cutouts);
     tracing::info!(grpc = %service.config.grpc.listen, "serving ScorerService");
     service.spawn_grpc(
-        grpc_server.add_service(ScorerServiceServer::new(direct)),
+        grpc_server.add_service(
+            // A full batch of cutouts (or of scores with reconstructions) is several MiB:
+            // past tonic's 4 MiB default.
+            ScorerServiceServer::new(direct)
+                .max_decoding_message_size(DIRECT_MESSAGE_LIMIT)
+                .max_encoding_message_size(DIRECT_MESSAGE_LIMIT),
+        ),
         listener,
     );
 
