@@ -96,8 +96,6 @@ pub struct Incoming<M> {
     pub subject: String,
     /// 1 on first delivery.
     pub deliveries: u64,
-    /// The trace this message belongs to; outputs are published as its children.
-    pub trace: TraceContext,
     /// The runner's span for this message (fields: stage, subject, image_id, source_id,
     /// trace_id, deliveries). A batching stage enters it to log about one message.
     pub span: tracing::Span,
@@ -320,6 +318,7 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                 .and_then(TraceContext::parse)
                 .unwrap_or_else(TraceContext::new_root);
             if delivery.deliveries() > self.max_deliver() {
+                // Joined to the trace all the same: the dead letter shows in it.
                 let (span, _) = self.span(&delivery, &trace, None);
                 let reason = format!("max deliveries exceeded ({} allowed)", self.max_deliver());
                 self.dead_letter(
@@ -339,7 +338,6 @@ impl<B: Bus, S: Stage> StageRunner<B, S> {
                         message,
                         subject: delivery.subject().to_owned(),
                         deliveries: delivery.deliveries(),
-                        trace,
                         span: span.clone(),
                     });
                     accepted.push(Accepted {
