@@ -98,6 +98,20 @@ pub fn cutout_square(island: &Island, config: &CutoutConfig) -> (i64, i64, usize
     )
 }
 
+/// The pixels [`make_cutout`] reads for `island`: its square clipped to `image`. A tile
+/// must hold all of them for the cutout to equal the whole-image pass's.
+pub fn cutout_rect(island: &Island, config: &CutoutConfig, image: &PixelRect) -> PixelRect {
+    let (x0, y0, side) = cutout_square(island, config);
+    let clip = |lo: i64, min: usize, max: usize| {
+        let a = lo.clamp(min as i64, max as i64) as usize;
+        let b = (lo + side as i64).clamp(min as i64, max as i64) as usize;
+        (a, b)
+    };
+    let (ax, bx) = clip(x0, image.x0, image.x1());
+    let (ay, by) = clip(y0, image.y0, image.y1());
+    PixelRect::new(ax, ay, bx - ax, by - ay)
+}
+
 /// An unlabelled cutout-set row with `island`'s measurements and the side of the square
 /// cut around it; the caller fills in the identity (ids, name, sky position) with
 /// struct-update syntax.
@@ -125,15 +139,7 @@ pub fn make_cutout(
     config: &CutoutConfig,
 ) -> Result<Cutout, SourcesError> {
     let (x0, y0, side) = cutout_square(island, config);
-    let image = source.rect();
-    let clip = |lo: i64, len: usize, min: usize, max: usize| {
-        let a = lo.clamp(min as i64, max as i64) as usize;
-        let b = (lo + len as i64).clamp(min as i64, max as i64) as usize;
-        (a, b)
-    };
-    let (ax, bx) = clip(x0, side, image.x0, image.x1());
-    let (ay, by) = clip(y0, side, image.y0, image.y1());
-    let raw = source.read(PixelRect::new(ax, ay, bx - ax, by - ay))?;
+    let raw = source.read(cutout_rect(island, config, &source.rect()))?;
     let square = |x: i64, y: i64| -> f32 {
         if x < 0 || y < 0 {
             return f32::NAN;

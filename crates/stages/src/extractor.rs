@@ -168,8 +168,10 @@ impl ExtractorStage {
     }
 }
 
-/// The tile's window standing in for the whole image: cutout pixels beyond the window
-/// (possible only for islands nearly as large as the margin) read as blank.
+/// The tile's window standing in for the whole image. The tiler ships every pixel an
+/// owned island's cutout needs; a read beyond the window means a tile that breaks that
+/// contract, and fails rather than cut a partly blank square whose score would depend on
+/// the tiling.
 struct Window {
     image: PixelRect,
     pixels: Image,
@@ -181,21 +183,16 @@ impl PixelSource for Window {
     }
 
     fn read(&self, rect: PixelRect) -> Result<Image, SourcesError> {
-        let mut out =
-            Image::new(rect, vec![f32::NAN; rect.area()]).map_err(|e| SourcesError::Read {
+        self.pixels
+            .crop(&rect)
+            .filter(|part| part.rect() == rect)
+            .ok_or_else(|| SourcesError::Read {
                 rect,
-                reason: e.to_string(),
-            })?;
-        let window = self.pixels.rect();
-        if let Some(overlap) = rect.intersection(&window) {
-            for y in overlap.y0..overlap.y1() {
-                let from = (y - window.y0) * window.width + (overlap.x0 - window.x0);
-                let to = (y - rect.y0) * rect.width + (overlap.x0 - rect.x0);
-                out.pixels_mut()[to..to + overlap.width]
-                    .copy_from_slice(&self.pixels.pixels()[from..from + overlap.width]);
-            }
-        }
-        Ok(out)
+                reason: format!(
+                    "outside the tile's pixels {:?}: the tiler did not ship the whole cutout",
+                    self.pixels.rect()
+                ),
+            })
     }
 }
 

@@ -8,6 +8,7 @@ use prospector_bus::{Incoming, Outgoing, Stage, StageError};
 use prospector_fits::{FitsImage, OpenOptions};
 use prospector_proto::v1::{self, ImageRef, Tile, TilePlan};
 use prospector_proto::SCHEMA_VERSION;
+use prospector_sources::cutout::cutout_rect;
 use prospector_sources::tiling::islands_in_core;
 use prospector_sources::{
     plan_tiles, Background, FinderConfig, FitsSource, PixelBeam, PixelSource,
@@ -98,11 +99,13 @@ impl TilerStage {
                 margin: margin as u32,
             },
         ));
-        let cuts = finder_for(&self.finder, Some(&options)).cuts(&beam);
+        let finder = finder_for(&self.finder, Some(&options));
+        let cuts = finder.cuts(&beam);
         for (index, tile) in tiles.iter().enumerate() {
-            // Widen the window until no island the core may own is cut by its edge, so
-            // the extractor measures every island whole, whatever the tiling (an island
-            // larger than the margin can push such a tile past the payload budget).
+            // Widen the window until no island the core owns is cut by its edge and every
+            // owned island's cutout square lies inside it, so the extractor measures and
+            // cuts out every island as a whole-image pass would, whatever the tiling (an
+            // island larger than the margin can push such a tile past the payload budget).
             let mut window = tile.window;
             let pixels = loop {
                 let pixels = source
@@ -110,7 +113,15 @@ impl TilerStage {
                     .map_err(|e| bad_image(format!("reading {window:?}: {e}")))?;
                 match islands_in_core(&pixels, tile.core, rect, &background, &cuts, beam.area_px())
                 {
-                    Ok(_) => break pixels,
+                    Ok(islands) => {
+                        let needed = islands.iter().fold(window, |needed, island| {
+                            needed.union(&cutout_rect(island, &finder.cutouts, &rect))
+                        });
+                        if needed == window {
+                            break pixels;
+                        }
+                        window = needed;
+                    }
                     Err(cut) => window = cut.needed,
                 }
             };

@@ -1,5 +1,6 @@
 //! The tiler and extractor on a real (simulated) FITS image: the sources found tile by
-//! tile are exactly those a whole-image pass finds, and bad input names its fault.
+//! tile, and their cutouts, are exactly those a whole-image pass makes, and bad input
+//! names its fault.
 
 use prospector_bus::topology::subjects;
 use prospector_bus::{decode, Outgoing, StageError};
@@ -8,9 +9,11 @@ use prospector_proto::v1::{Cutout, ImageRef, ProgressEvent, Tile, TilePlan};
 use prospector_proto::SCHEMA_VERSION;
 use prospector_skysim::{simulate_to_fits, FieldConfig};
 use prospector_sources::catalogue::Catalogue;
+use prospector_sources::cutout::{cutout_square, make_cutout, CutoutConfig};
 use prospector_sources::{detect, FinderConfig, FitsSource, PixelBeam};
-use prospector_stages::{ExtractorStage, TilerStage};
-use std::collections::BTreeSet;
+use prospector_stages::{decode_pixels, ExtractorStage, TilerStage};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 fn of<M: prospector_bus::BusMessage>(out: &[Outgoing], subject: &str) -> Vec<M> {
     out.iter()
@@ -28,8 +31,42 @@ fn image_ref(path: &std::path::Path) -> ImageRef {
     }
 }
 
+/// Per source id: (name, model pixels as bits, so blank pixels compare too).
+type Sources = BTreeMap<String, (String, Vec<u32>)>;
+
+/// What the tiler and extractor make of `image` under `finder`: every owned source once.
+fn tiled_sources(image: &Path, finder: &FinderConfig) -> Sources {
+    let out = TilerStage::new(finder.clone())
+        .tile(&image_ref(image))
+        .unwrap();
+    let plans: Vec<TilePlan> = of(&out, subjects::PLANS);
+    let tiles: Vec<Tile> = of(&out, subjects::TILES);
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].tile_count as usize, tiles.len());
+    assert!(out
+        .iter()
+        .all(|o| o.payload.len() <= prospector_stages::MAX_TILE_PAYLOAD));
+
+    let extractor = ExtractorStage::new(finder.clone());
+    let mut sources = Sources::new();
+    for tile in &tiles {
+        let out = extractor.extract(tile).unwrap();
+        let cutouts: Vec<Cutout> = of(&out, subjects::CUTOUTS);
+        let progress: Vec<ProgressEvent> = of(&out, subjects::PROGRESS);
+        assert_eq!(progress[0].sources_owned as usize, cutouts.len());
+        for c in cutouts {
+            let pixels = decode_pixels(c.model_pixels.as_ref().unwrap()).unwrap();
+            assert_eq!(pixels.len(), 64 * 64);
+            let bits = pixels.iter().map(|v| v.to_bits()).collect();
+            let earlier = sources.insert(c.source_id.clone(), (c.name, bits));
+            assert!(earlier.is_none(), "{} owned by two tiles", c.source_id);
+        }
+    }
+    sources
+}
+
 #[test]
-fn tiles_find_exactly_the_sources_of_a_whole_image_pass() {
+fn tiles_find_and_cut_out_exactly_the_sources_of_a_whole_image_pass() {
     let dir = tempfile::tempdir().unwrap();
     let (image, truth) = (dir.path().join("f.fits"), dir.path().join("t.csv"));
     let field = FieldConfig {
@@ -40,49 +77,57 @@ fn tiles_find_exactly_the_sources_of_a_whole_image_pass() {
     };
     simulate_to_fits(field, &image, &truth, 128).unwrap();
 
-    let finder = FinderConfig {
-        tile_core: 256,
-        ..FinderConfig::default()
-    };
-    let out = TilerStage::new(finder.clone())
-        .tile(&image_ref(&image))
-        .unwrap();
-    let plans: Vec<TilePlan> = of(&out, subjects::PLANS);
-    let tiles: Vec<Tile> = of(&out, subjects::TILES);
-    assert_eq!(plans.len(), 1);
-    assert_eq!(plans[0].tile_count as usize, tiles.len());
-    assert_eq!(tiles.len(), 4 * 3);
-    assert!(out
-        .iter()
-        .all(|o| o.payload.len() <= prospector_stages::MAX_TILE_PAYLOAD));
-
-    let extractor = ExtractorStage::new(finder.clone());
-    let mut tiled = BTreeSet::new();
-    let mut owned = 0;
-    for tile in &tiles {
-        let out = extractor.extract(tile).unwrap();
-        let cutouts: Vec<Cutout> = of(&out, subjects::CUTOUTS);
-        let progress: Vec<ProgressEvent> = of(&out, subjects::PROGRESS);
-        assert_eq!(progress[0].sources_owned as usize, cutouts.len());
-        owned += cutouts.len();
-        for c in cutouts {
-            assert_eq!(c.model_pixels.as_ref().unwrap().width, 64);
-            tiled.insert((c.source_id, c.name));
-        }
-    }
-
     let fits = FitsImage::open(&image, &OpenOptions::default()).unwrap();
     let wcs = fits.wcs().clone();
     let beam = PixelBeam::new(&fits.beam().unwrap(), wcs.pixel_area_sq_deg().sqrt());
-    let whole = detect(&FitsSource::new(fits), &beam, &finder).unwrap();
-    let expected: BTreeSet<_> = Catalogue::new("img", &whole.islands, &wcs)
-        .rows
-        .into_iter()
-        .map(|r| (r.source_id, r.name))
+    let source = FitsSource::new(fits);
+    let whole = detect(&source, &beam, &FinderConfig::default()).unwrap();
+    let rows = Catalogue::new("img", &whole.islands, &wcs).rows;
+    let expected: Sources = whole
+        .islands
+        .iter()
+        .zip(rows)
+        .map(|(island, row)| {
+            let cutout = make_cutout(&source, island, &CutoutConfig::default()).unwrap();
+            let bits = cutout.model.iter().map(|v| v.to_bits()).collect();
+            (row.source_id, (row.name, bits))
+        })
         .collect();
     assert!(expected.len() > 50, "only {} sources", expected.len());
-    assert_eq!(owned, expected.len(), "a source was owned by two tiles");
-    assert_eq!(tiled, expected);
+
+    // The default margin, and one narrower than many cutout squares' half side (whose
+    // pixels beyond the margin the tiler must ship).
+    let narrow = 12;
+    let wider_than_narrow = whole
+        .islands
+        .iter()
+        .filter(|i| cutout_square(i, &CutoutConfig::default()).2 / 2 > narrow)
+        .count();
+    assert!(
+        wider_than_narrow > 5,
+        "{wider_than_narrow} squares wider than the margin"
+    );
+    for (core, margin) in [(256, None), (300, Some(narrow)), (128, Some(narrow))] {
+        let finder = FinderConfig {
+            tile_core: core,
+            tile_margin: margin,
+            ..FinderConfig::default()
+        };
+        let tiled = tiled_sources(&image, &finder);
+        assert_eq!(
+            tiled.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "sources with {core}-pixel cores and margin {margin:?}"
+        );
+        for (id, (name, pixels)) in &tiled {
+            let (expected_name, expected_pixels) = &expected[id];
+            assert_eq!(name, expected_name);
+            assert!(
+                pixels == expected_pixels,
+                "the cutout of {name} differs from the whole image's with {core}-pixel cores and margin {margin:?}"
+            );
+        }
+    }
 }
 
 #[test]
