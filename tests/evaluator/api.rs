@@ -278,6 +278,18 @@ async fn ranks_completes_labels_and_answers_the_same_after_a_restart() {
     let _evaluator = setup.start();
     let mut grpc = client(&setup).await;
     assert_eq!(query_all(&mut grpc).await, before_query);
+    // The catalogue holds no pictures (they stay in the scores stream, read back by
+    // sequence, which the replay found again).
+    assert!(before_query.sources.iter().all(|s| {
+        let score = s.score.as_ref().expect("score");
+        score.model_pixels.is_none() && score.reconstruction.is_none()
+    }));
+    let png = http_get_raw(&setup.http_url(&format!("/api/sources/{}/input.png", expected[1])));
+    assert!(
+        png.starts_with(b"HTTP/1.1 200") && png.windows(4).any(|w| w == b"\x89PNG"),
+        "{}",
+        String::from_utf8_lossy(&png[..40.min(png.len())])
+    );
     let after_metrics = grpc
         .get_metrics(GetMetricsRequest {})
         .await

@@ -164,9 +164,11 @@ pub fn run(
 }
 
 /// A nats-server and the services, started for one run in `dir`.
-struct Deployment {
+pub(crate) struct Deployment {
     dir: PathBuf,
     nats: Child,
+    /// nats-server's monitoring port (`/jsz`).
+    nats_monitor: u16,
     tiler_grpc: u16,
     evaluator_http: u16,
     /// Instance name, process, metrics port.
@@ -174,7 +176,7 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn start(
+    pub(crate) fn start(
         tools: &Tools,
         dir: &Path,
         fields: &[PathBuf],
@@ -182,12 +184,12 @@ impl Deployment {
         shape: Shape,
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
-        let nats_port = free_port()?;
+        let (nats_port, nats_monitor) = (free_port()?, free_port()?);
         let conf = dir.join("nats-server.conf");
         std::fs::write(
             &conf,
             format!(
-                "listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: {:?}, max_file_store: 64G, max_memory_store: 2G }}\n",
+                "listen: 127.0.0.1:{nats_port}\nhttp: 127.0.0.1:{nats_monitor}\njetstream {{ store_dir: {:?}, max_file_store: 64G, max_memory_store: 2G }}\n",
                 dir.join("jetstream")
             ),
         )
@@ -206,6 +208,7 @@ impl Deployment {
         let mut deployment = Deployment {
             dir: dir.to_owned(),
             nats,
+            nats_monitor,
             tiler_grpc: free_port()?,
             evaluator_http: free_port()?,
             services: Vec::new(),
@@ -311,24 +314,65 @@ impl Deployment {
         Ok(())
     }
 
+    /// `prospector submit FIELD --wait` against this deployment, started.
+    pub(crate) fn submit_and_wait(&self, tools: &Tools, field: &Path) -> Result<Child> {
+        tools
+            .prospector()
+            .arg("submit")
+            .arg(field)
+            .args([
+                "--wait",
+                "--server",
+                &format!("http://127.0.0.1:{}", self.tiler_grpc),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io_error("starting prospector submit"))
+    }
+
+    /// The service instances' names, in start order.
+    pub(crate) fn instances(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|(name, _, _)| name.as_str())
+    }
+
+    pub(crate) fn evaluator_http(&self) -> u16 {
+        self.evaluator_http
+    }
+
+    /// Each service instance's resident set now, in bytes (`VmRSS`).
+    pub(crate) fn rss(&self) -> Result<Vec<u64>> {
+        self.services
+            .iter()
+            .map(|(_, child, _)| proc_status_bytes(child.id(), "VmRSS"))
+            .collect()
+    }
+
+    /// Each service instance's peak resident set so far, in bytes (`VmHWM`).
+    pub(crate) fn peak_rss(&self) -> Result<Vec<u64>> {
+        self.services
+            .iter()
+            .map(|(_, child, _)| proc_status_bytes(child.id(), "VmHWM"))
+            .collect()
+    }
+
+    /// The work queues' lag: messages not yet delivered plus not yet acknowledged, over
+    /// every durable consumer (nats-server's `/jsz`).
+    pub(crate) fn consumer_lag(&self) -> Result<u64> {
+        let (status, body) = http_get(self.nats_monitor, "/jsz?consumers=true&config=true")
+            .ok_or_else(|| BenchError::Run("nats-server's /jsz is unreachable".into()))?;
+        let jsz: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| BenchError::Run(format!("nats-server's /jsz answered {status}: {e}")))?;
+        Ok(consumer_lag(&jsz))
+    }
+
     /// Submits every field at once and waits for all; then reads the services' figures.
     fn submit_and_measure(&mut self, tools: &Tools, fields: &[PathBuf]) -> Result<RunFigures> {
         let started = Instant::now();
-        let server = format!("http://127.0.0.1:{}", self.tiler_grpc);
         let waits: Vec<Child> = fields
             .iter()
-            .map(|field| {
-                tools
-                    .prospector()
-                    .arg("submit")
-                    .arg(field)
-                    .args(["--wait", "--server", &server])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .map_err(io_error("starting prospector submit"))
-            })
+            .map(|field| self.submit_and_wait(tools, field))
             .collect::<Result<_>>()?;
         for (field, wait) in fields.iter().zip(waits) {
             let output = wait_with_deadline(wait, started + IMAGES_WITHIN)?;
@@ -359,7 +403,7 @@ impl Deployment {
             if instance == "evaluator" {
                 cutouts = sample(&exposition, "prospector_sources_scored_total").unwrap_or(0.0);
             }
-            peak_rss.push((instance.clone(), peak_rss_bytes(child.id())?));
+            peak_rss.push((instance.clone(), proc_status_bytes(child.id(), "VmHWM")?));
         }
         Ok(RunFigures {
             wall_s,
@@ -370,7 +414,7 @@ impl Deployment {
     }
 
     /// SIGTERM to every service (as Kubernetes stops pods), then the server.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         for (_, child, _) in &self.services {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
@@ -453,7 +497,7 @@ fn wait_with_deadline(mut child: Child, deadline: Instant) -> Result<(bool, Stri
 }
 
 /// A plain HTTP/1.0 GET on loopback: status and body, `None` when nothing answers.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+pub(crate) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
@@ -497,21 +541,59 @@ fn stage_latencies(exposition: &str) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
-/// The kernel's high-water mark of the process's resident set (`VmHWM`).
-fn peak_rss_bytes(pid: u32) -> Result<u64> {
+/// A memory figure of the process from the kernel, in bytes: `VmRSS` (resident now) or
+/// `VmHWM` (its high-water mark).
+fn proc_status_bytes(pid: u32, field: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path).map_err(io_error(format!("reading {path}")))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kib| kib * 1024)
-        .ok_or_else(|| BenchError::Run(format!("{path} has no VmHWM")))
+        .ok_or_else(|| BenchError::Run(format!("{path} has no {field}")))
+}
+
+/// `num_pending + num_ack_pending` summed over every durable consumer in a
+/// `/jsz?consumers=true&config=true` answer. Ephemeral consumers (the evaluator's ordered
+/// readers, `submit --wait`'s status watchers) are left out: a watcher whose client has
+/// gone lingers until the server reaps it, its pending count growing meanwhile.
+fn consumer_lag(jsz: &serde_json::Value) -> u64 {
+    let all = |v: &serde_json::Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+    all(jsz, "account_details")
+        .iter()
+        .flat_map(|account| all(account, "stream_detail"))
+        .flat_map(|stream| all(&stream, "consumer_detail"))
+        .filter(|c| {
+            c["config"]["durable_name"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        })
+        .map(|c| {
+            c["num_pending"].as_u64().unwrap_or(0) + c["num_ack_pending"].as_u64().unwrap_or(0)
+        })
+        .sum()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{sample, stage_latencies};
+    use super::{consumer_lag, sample, stage_latencies};
+
+    #[test]
+    fn consumer_lag_sums_pending_and_unacknowledged_over_durable_consumers() {
+        let jsz = serde_json::json!({"account_details": [{"stream_detail": [
+            {"name": "PROSPECTOR_TILES", "consumer_detail": [
+                {"name": "extractor", "config": {"durable_name": "extractor"},
+                 "num_pending": 3, "num_ack_pending": 2}]},
+            {"name": "PROSPECTOR_SCORES", "consumer_detail": [
+                {"name": "Xq3p", "config": {}, "num_pending": 50, "num_ack_pending": 0}]},
+            {"name": "PROSPECTOR_CUTOUTS", "consumer_detail": [
+                {"name": "scorer", "config": {"durable_name": "scorer"},
+                 "num_pending": 0, "num_ack_pending": 4}]}
+        ]}]});
+        assert_eq!(consumer_lag(&jsz), 9);
+        assert_eq!(consumer_lag(&serde_json::json!({})), 0);
+    }
 
     #[test]
     fn stage_latencies_and_samples_are_read_from_an_exposition() {

@@ -27,21 +27,8 @@ pub fn run(
 ) -> Result<EmbeddedRuns> {
     let count = options.e2e_images.iter().copied().max().unwrap_or(0);
     let side = options.e2e_side;
-    let fields_dir = work.join("e2e-fields");
     println!("end to end: simulating {count} fields of {side}², training a model");
-    let mut simulate = tools.prospector();
-    simulate
-        .arg("simulate")
-        .arg("--out")
-        .arg(&fields_dir)
-        .args([
-            "--fields",
-            &count.to_string(),
-            "--size",
-            &side.to_string(),
-            "--seed",
-            "3",
-        ]);
+    let fields = simulate_fields(options, tools, &work.join("e2e-fields"), count, side, 3)?;
     let model = work.join("e2e-model");
     let mut train = tools.prospector();
     train
@@ -51,16 +38,7 @@ pub fn run(
         .arg("--out")
         .arg(&model)
         .args(["--epochs", "1", "--device", "cpu"]);
-    for mut setup in [simulate, train] {
-        let m = crate::child::measure(&mut setup, &options.our_limits())
-            .map_err(io_error(format!("running {setup:?}")))?;
-        if !m.finished() {
-            return Err(BenchError::Run(format!("{setup:?}: {:?}", m.outcome)));
-        }
-    }
-    let fields: Vec<PathBuf> = (0..count)
-        .map(|i| fields_dir.join(format!("field-{i:03}.fits")))
-        .collect();
+    run_to_completion(options, &mut train)?;
 
     let mut table = Table::new(
         "End to end, embedded (`prospector run`)",
@@ -128,6 +106,40 @@ pub fn run(
         model,
         times,
     })
+}
+
+/// `count` simulated fields of `side`² in `dir` (`prospector simulate`), `seed` first.
+pub(crate) fn simulate_fields(
+    options: &BenchOptions,
+    tools: &Tools,
+    dir: &Path,
+    count: usize,
+    side: usize,
+    seed: u64,
+) -> Result<Vec<PathBuf>> {
+    let mut simulate = tools.prospector();
+    simulate.arg("simulate").arg("--out").arg(dir).args([
+        "--fields",
+        &count.to_string(),
+        "--size",
+        &side.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    run_to_completion(options, &mut simulate)?;
+    Ok((0..count)
+        .map(|i| dir.join(format!("field-{i:03}.fits")))
+        .collect())
+}
+
+fn run_to_completion(options: &BenchOptions, command: &mut std::process::Command) -> Result<()> {
+    let m = crate::child::measure(command, &options.our_limits())
+        .map_err(io_error(format!("running {command:?}")))?;
+    if m.finished() {
+        Ok(())
+    } else {
+        Err(BenchError::Run(format!("{command:?}: {:?}", m.outcome)))
+    }
 }
 
 /// Rows of `prospector run`'s ranking: one per scored cutout.

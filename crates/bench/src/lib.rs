@@ -8,7 +8,11 @@
 //!   PyTorch on the same libtorch, interleaved A/B rounds;
 //! - [`limits`]: what the machine allows at best: reading the image bytes, and the
 //!   model's FLOPs at libtorch's measured matmul peak;
-//! - [`embedded`]: `prospector run` end to end against the number of images.
+//! - [`embedded`]: `prospector run` end to end against the number of images;
+//! - [`distributed`]: the same fields through a real nats-server and the four service
+//!   binaries, in several shapes;
+//! - [`sustained`]: many images submitted back to back: memory per service and consumer
+//!   lag over time, nothing lost.
 //!
 //! Each implementation runs as its own child process ([`child`]), so each peak RSS is the
 //! kernel's account of that process alone, and slow reference runs are capped in wall
@@ -20,6 +24,7 @@ pub mod embedded;
 pub mod finder;
 pub mod limits;
 pub mod report;
+pub mod sustained;
 pub mod vqvae;
 
 use child::{Limits, Measured};
@@ -71,6 +76,9 @@ pub struct BenchOptions {
     /// Image counts and field side of the end-to-end runs.
     pub e2e_images: Vec<usize>,
     pub e2e_side: usize,
+    /// Distinct images of the sustained-load run, and how many are in flight at once.
+    pub sustained_images: usize,
+    pub sustained_in_flight: usize,
     /// CPU threads for both sides of every comparison.
     pub threads: usize,
 }
@@ -89,6 +97,8 @@ impl BenchOptions {
             memory_cap_bytes: 10 << 30,
             e2e_images: vec![1, 2, 4, 8],
             e2e_side: 1536,
+            sustained_images: 48,
+            sustained_in_flight: 2,
             threads: 2,
         }
     }
@@ -108,6 +118,7 @@ impl BenchOptions {
             pybdsf_cap: Duration::from_secs(120),
             e2e_images: vec![1, 2, 4],
             e2e_side: 1024,
+            sustained_images: 16,
             ..BenchOptions::full(data)
         }
     }
@@ -268,6 +279,10 @@ pub fn run(
         options.runs,
         work,
     )?);
+    save(&report)?;
+    report
+        .tables
+        .extend(sustained::run(options, tools, &embedded, work)?);
     report
         .machine
         .push(("load average at end".into(), load_average()));

@@ -119,7 +119,11 @@ impl Catalogue {
         image.state()
     }
 
-    pub fn apply_score(&mut self, score: Score) -> ScoreOutcome {
+    /// Adds a source's score. The catalogue keeps what ranks and describes the source and
+    /// drops its pictures and code form (model input and reconstruction are 32 KiB a
+    /// source at 64x64: a survey's would not fit in memory); they stay where the score came
+    /// from (the evaluator reads them back from the scores stream when they are looked at).
+    pub fn apply_score(&mut self, mut score: Score) -> ScoreOutcome {
         if let Some(existing) = self.scores.get(&score.source_id) {
             return if existing.model_version == score.model_version {
                 self.duplicates += 1;
@@ -139,6 +143,9 @@ impl Catalogue {
             anomaly: anomaly_of(&score),
             source_id: score.source_id.clone(),
         });
+        score.model_pixels = None;
+        score.reconstruction = None;
+        score.code_form = None;
         self.scores.insert(score.source_id.clone(), score);
         ScoreOutcome::Added
     }
@@ -341,6 +348,31 @@ mod tests {
             tile_count: tiles,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_stored_score_keeps_its_numbers_but_not_its_pictures() {
+        let pixels = prospector_proto::v1::Pixels {
+            width: 64,
+            height: 64,
+            data: vec![0; 64 * 64 * 4],
+            ..Default::default()
+        };
+        let mut catalogue = Catalogue::new();
+        catalogue.apply_score(Score {
+            model_pixels: Some(pixels.clone()),
+            reconstruction: Some(pixels),
+            code_form: Some(prospector_proto::v1::CodeForm {
+                codes: vec![3; 256],
+                ..Default::default()
+            }),
+            name: "J1".into(),
+            ..score("a", "img", 0.7, "v1")
+        });
+        let kept = catalogue.score("a").unwrap();
+        assert_eq!((kept.name.as_str(), anomaly_of(kept)), ("J1", 0.7));
+        assert!(kept.model_pixels.is_none() && kept.reconstruction.is_none());
+        assert!(kept.code_form.is_none());
     }
 
     #[test]

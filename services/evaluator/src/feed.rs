@@ -22,23 +22,30 @@ use tokio::sync::mpsc;
 pub enum Event {
     Plan(TilePlan),
     Progress(ProgressEvent),
-    Score(Box<Score>),
+    /// A score with its sequence in the scores stream (where its pictures stay).
+    Score {
+        score: Box<Score>,
+        sequence: u64,
+    },
     Label(Label),
     /// The stream named has been read up to where it stood when reading began.
     CaughtUp(&'static str),
 }
 
-/// Decodes one stream's payload into an [`Event`].
-type Decoder = fn(&[u8]) -> Result<Event, DecodeError>;
+/// Decodes one stream's payload, read at the given stream sequence, into an [`Event`].
+type Decoder = fn(&[u8], u64) -> Result<Event, DecodeError>;
 
 /// The history streams the catalogue is built from, with how to decode each.
 const FEEDS: [(&str, Decoder); 4] = [
-    (subjects::PLANS, |p| decode(p).map(Event::Plan)),
-    (subjects::PROGRESS, |p| decode(p).map(Event::Progress)),
-    (subjects::SCORES, |p| {
-        decode(p).map(|s| Event::Score(Box::new(s)))
+    (subjects::PLANS, |p, _| decode(p).map(Event::Plan)),
+    (subjects::PROGRESS, |p, _| decode(p).map(Event::Progress)),
+    (subjects::SCORES, |p, sequence| {
+        decode(p).map(|s| Event::Score {
+            score: Box::new(s),
+            sequence,
+        })
     }),
-    (subjects::LABELS, |p| decode(p).map(Event::Label)),
+    (subjects::LABELS, |p, _| decode(p).map(Event::Label)),
 ];
 
 /// How many streams [`spawn_feeds`] reads (and so how many [`Event::CaughtUp`] to expect).
@@ -124,7 +131,7 @@ async fn follow(
             }
         };
         let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
-        match decoder(&message.payload) {
+        match decoder(&message.payload, sequence) {
             Ok(event) => {
                 if events.send(event).await.is_err() {
                     return;

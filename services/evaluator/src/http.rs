@@ -4,6 +4,7 @@
 use crate::grpc::page_limit;
 use crate::labels::{LabelDesk, SubmitError};
 use crate::live_metrics::LiveMetrics;
+use crate::pictures::{PictureError, ScoreArchive};
 use crate::render::{render_png, View};
 use crate::state::Evaluator;
 use axum::extract::{Path, Query, State};
@@ -24,10 +25,11 @@ const CONSOLE_CSS: &str = include_str!("../console/console.css");
 struct AppState {
     evaluator: Arc<Evaluator>,
     labels: LabelDesk,
+    archive: ScoreArchive,
 }
 
 /// The console's routes.
-pub fn router(evaluator: Arc<Evaluator>, labels: LabelDesk) -> Router {
+pub fn router(evaluator: Arc<Evaluator>, labels: LabelDesk, archive: ScoreArchive) -> Router {
     let asset = |content_type: &'static str, body: &'static str| {
         get(move || async move { ([(header::CONTENT_TYPE, content_type)], body) })
     };
@@ -46,7 +48,11 @@ pub fn router(evaluator: Arc<Evaluator>, labels: LabelDesk) -> Router {
         .route("/api/metrics", get(metrics))
         .route("/api/labels", post(submit_labels))
         .route("/api/sources/{id}/{view}", get(source_picture))
-        .with_state(AppState { evaluator, labels })
+        .with_state(AppState {
+            evaluator,
+            labels,
+            archive,
+        })
 }
 
 /// An error answered as plain text.
@@ -261,11 +267,17 @@ async fn source_picture(
             format!("no picture `{view}` (input.png, reconstruction.png or residual.png)"),
         );
     };
-    let rendered = match state.evaluator.read().score(&source_id) {
-        None => return error(StatusCode::NOT_FOUND, format!("no source `{source_id}`")),
-        Some(score) => render_png(score, view),
+    let Some(sequence) = state.evaluator.score_sequence(&source_id) else {
+        return error(StatusCode::NOT_FOUND, format!("no source `{source_id}`"));
     };
-    match rendered {
+    let score = match state.archive.score(&source_id, sequence).await {
+        Ok(score) => score,
+        Err(e @ PictureError::Gone { .. }) => return error(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e @ PictureError::Unavailable { .. }) => {
+            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+    };
+    match render_png(&score, view) {
         Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
         Err(e) => error(StatusCode::NOT_FOUND, e.to_string()),
     }

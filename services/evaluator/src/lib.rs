@@ -7,7 +7,8 @@
 //! - [`state`] applies those messages to a [`prospector_ranking::Catalogue`] and writes
 //!   what changed: each image's `ImageStatus` to KV, its ranked CSV on completion;
 //! - [`labels`] is the one path by which astronomers' labels enter (gRPC and HTTP alike);
-//! - [`grpc`] serves `EvaluatorService`, [`http`] the web console and its JSON API.
+//! - [`grpc`] serves `EvaluatorService`, [`http`] the web console and its JSON API, with
+//!   the pictures [`pictures`] reads back from the scores stream (the catalogue keeps none).
 
 pub mod feed;
 pub mod grpc;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod labels;
 pub mod live_metrics;
 pub mod outputs;
+pub mod pictures;
 pub mod render;
 pub mod service;
 pub mod state;

@@ -1,5 +1,5 @@
 //! The console's thumbnails: a scored cutout, its reconstruction and their residual as
-//! PNG, from the `Pixels` the scorer put in the `Score`.
+//! PNG, from the `Pixels` the scorer put in the `Score` (read back from the scores stream).
 
 use image::{ImageFormat, RgbImage};
 use prospector_proto::v1::{PixelEncoding, Pixels, Score};

@@ -4,6 +4,7 @@ use crate::feed::spawn_feeds;
 use crate::grpc::EvaluatorGrpc;
 use crate::labels::LabelDesk;
 use crate::outputs::Outputs;
+use crate::pictures::ScoreArchive;
 use crate::state::{apply_events, Evaluator, REPLAY_CONDITION};
 use prospector_bus::topology::buckets;
 use prospector_config::ServiceConfig;
@@ -41,6 +42,9 @@ pub async fn run(
         bus.clone(),
     );
 
+    let archive = ScoreArchive::open(bus.jetstream())
+        .await
+        .map_err(|e| ServiceError::Failed(e.to_string()))?;
     let (events_tx, events_rx) = tokio::sync::mpsc::channel(FEED_BUFFER);
     let feeds = spawn_feeds(bus.jetstream(), events_tx)
         .await
@@ -71,8 +75,11 @@ pub async fn run(
         grpc_listener,
     );
     service.spawn({
-        let http = axum::serve(http_listener, crate::http::router(evaluator, labels))
-            .with_graceful_shutdown(stop.cancelled_owned());
+        let http = axum::serve(
+            http_listener,
+            crate::http::router(evaluator, labels, archive),
+        )
+        .with_graceful_shutdown(stop.cancelled_owned());
         async move {
             http.await.map_err(|e| {
                 ServiceError::Failed(format!("the console's HTTP server stopped: {e}"))
