@@ -5,7 +5,7 @@
 #   bash scripts/bench.sh            # the full run: about 40 minutes on 2 cores
 #   bash scripts/bench.sh --quick    # about 5 minutes
 # Other arguments go to `prospector bench` (`--runs`, `--rounds`, `--pybdsf-cap SECONDS`,
-# `--out DIR`, `--work DIR`; see `prospector bench --help`).
+# `--out DIR`, `--work DIR`, `--only finder,model,end-to-end`; see `prospector bench --help`).
 # It runs at nice 10: the machine is usually shared, and both sides of every comparison
 # run at the same priority, so the ratios stay fair.
 set -euo pipefail

@@ -189,7 +189,7 @@ impl Deployment {
         std::fs::write(
             &conf,
             format!(
-                "listen: 127.0.0.1:{nats_port}\nhttp: 127.0.0.1:{nats_monitor}\njetstream {{ store_dir: {:?}, max_file_store: 64G, max_memory_store: 2G }}\n",
+                "listen: 127.0.0.1:{nats_port}\nhttp: 127.0.0.1:{nats_monitor}\nmax_payload: 8MB\njetstream {{ store_dir: {:?}, max_file_store: 64G, max_memory_store: 2G }}\n",
                 dir.join("jetstream")
             ),
         )
@@ -357,8 +357,8 @@ impl Deployment {
             .collect()
     }
 
-    /// The work queues' lag: messages not yet delivered plus not yet acknowledged, over
-    /// every durable consumer (nats-server's `/jsz`).
+    /// The pipeline's lag: messages not yet delivered plus not yet acknowledged, over the
+    /// tiler's, extractors' and scorers' durable consumers (nats-server's `/jsz`).
     pub(crate) fn consumer_lag(&self) -> Result<u64> {
         let (status, body) = http_get(self.nats_monitor, "/jsz?consumers=true&config=true")
             .ok_or_else(|| BenchError::Run("nats-server's /jsz is unreachable".into()))?;
@@ -554,10 +554,15 @@ fn proc_status_bytes(pid: u32, field: &str) -> Result<u64> {
         .ok_or_else(|| BenchError::Run(format!("{path} has no {field}")))
 }
 
-/// `num_pending + num_ack_pending` summed over every durable consumer in a
-/// `/jsz?consumers=true&config=true` answer. Ephemeral consumers (the evaluator's ordered
-/// readers, `submit --wait`'s status watchers) are left out: a watcher whose client has
-/// gone lingers until the server reaps it, its pending count growing meanwhile.
+/// The durable consumers the pipeline's stages work from. The evaluator reads the
+/// history streams with ordered consumers from their start (so its lag shows in its
+/// catalogue, checked apart); the topology's durable `evaluator-*` consumers serve the
+/// embedded mode's in-process bus and stay idle on a real server, their pending count
+/// growing with the history.
+const WORKING_CONSUMERS: [&str; 3] = ["tiler", "extractor", "scorer"];
+
+/// `num_pending + num_ack_pending` summed over the [`WORKING_CONSUMERS`] in a
+/// `/jsz?consumers=true&config=true` answer.
 fn consumer_lag(jsz: &serde_json::Value) -> u64 {
     let all = |v: &serde_json::Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
     all(jsz, "account_details")
@@ -567,7 +572,7 @@ fn consumer_lag(jsz: &serde_json::Value) -> u64 {
         .filter(|c| {
             c["config"]["durable_name"]
                 .as_str()
-                .is_some_and(|d| !d.is_empty())
+                .is_some_and(|d| WORKING_CONSUMERS.contains(&d))
         })
         .map(|c| {
             c["num_pending"].as_u64().unwrap_or(0) + c["num_ack_pending"].as_u64().unwrap_or(0)
@@ -580,13 +585,15 @@ mod tests {
     use super::{consumer_lag, sample, stage_latencies};
 
     #[test]
-    fn consumer_lag_sums_pending_and_unacknowledged_over_durable_consumers() {
+    fn consumer_lag_sums_pending_and_unacknowledged_over_the_stages_consumers() {
         let jsz = serde_json::json!({"account_details": [{"stream_detail": [
             {"name": "PROSPECTOR_TILES", "consumer_detail": [
                 {"name": "extractor", "config": {"durable_name": "extractor"},
                  "num_pending": 3, "num_ack_pending": 2}]},
             {"name": "PROSPECTOR_SCORES", "consumer_detail": [
-                {"name": "Xq3p", "config": {}, "num_pending": 50, "num_ack_pending": 0}]},
+                {"name": "Xq3p", "config": {}, "num_pending": 50, "num_ack_pending": 0},
+                {"name": "evaluator-scores", "config": {"durable_name": "evaluator-scores"},
+                 "num_pending": 700, "num_ack_pending": 0}]},
             {"name": "PROSPECTOR_CUTOUTS", "consumer_detail": [
                 {"name": "scorer", "config": {"durable_name": "scorer"},
                  "num_pending": 0, "num_ack_pending": 4}]}

@@ -81,6 +81,49 @@ pub struct BenchOptions {
     pub sustained_in_flight: usize,
     /// CPU threads for both sides of every comparison.
     pub threads: usize,
+    /// Which sections run.
+    pub sections: Sections,
+}
+
+/// The benchmark's sections, to re-run part of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    /// Source finding against PyBDSF, cost against image side.
+    pub finder: bool,
+    /// The VQ-VAE against Python PyTorch.
+    pub model: bool,
+    /// Embedded, distributed and sustained-load runs.
+    pub end_to_end: bool,
+}
+
+impl Sections {
+    pub const ALL: Sections = Sections {
+        finder: true,
+        model: true,
+        end_to_end: true,
+    };
+
+    /// Parses a comma-separated list of `finder`, `model`, `end-to-end`.
+    pub fn parse(list: &str) -> std::result::Result<Sections, String> {
+        let mut sections = Sections {
+            finder: false,
+            model: false,
+            end_to_end: false,
+        };
+        for name in list.split(',').map(str::trim) {
+            match name {
+                "finder" => sections.finder = true,
+                "model" => sections.model = true,
+                "end-to-end" => sections.end_to_end = true,
+                other => {
+                    return Err(format!(
+                        "unknown section `{other}` (finder, model, end-to-end)"
+                    ))
+                }
+            }
+        }
+        Ok(sections)
+    }
 }
 
 impl BenchOptions {
@@ -100,6 +143,7 @@ impl BenchOptions {
             sustained_images: 48,
             sustained_in_flight: 2,
             threads: 2,
+            sections: Sections::ALL,
         }
     }
 
@@ -261,28 +305,46 @@ pub fn run(
         machine: machine_description(),
         tables: Vec::new(),
     };
-    let fields = finder::simulate_fields(options, tools, work)?;
-    let finder = finder::run(options, tools, &fields, work)?;
-    report.tables.extend(finder.tables);
-    save(&report)?;
-    let vq = vqvae::run(options, tools, data, work)?;
-    let limits = limits::run(options, &fields, &finder.ours_by_side, &vq)?;
-    report.tables.extend([vq.table.clone(), limits]);
-    save(&report)?;
-    let embedded = embedded::run(options, tools, &vq.cutouts, work)?;
-    report.tables.push(embedded.table.clone());
-    save(&report)?;
-    report.tables.extend(distributed::run(
-        tools,
-        &embedded,
-        &options.distributed_plan(),
-        options.runs,
-        work,
-    )?);
-    save(&report)?;
-    report
-        .tables
-        .extend(sustained::run(options, tools, &embedded, work)?);
+    let sections = options.sections;
+    let finder = if sections.finder {
+        let fields = finder::simulate_fields(options, tools, work)?;
+        let finder = finder::run(options, tools, &fields, work)?;
+        report.tables.extend(finder.tables.iter().cloned());
+        save(&report)?;
+        Some((fields, finder))
+    } else {
+        None
+    };
+    let training_cutouts = if sections.model {
+        let vq = vqvae::run(options, tools, data, work)?;
+        report.tables.push(vq.table.clone());
+        // The limits need both our finder's and our model's rates.
+        if let Some((fields, finder)) = &finder {
+            report
+                .tables
+                .push(limits::run(options, fields, &finder.ours_by_side, &vq)?);
+        }
+        save(&report)?;
+        vq.cutouts
+    } else {
+        vqvae::prepare_cutouts(options, data, work)?.0
+    };
+    if sections.end_to_end {
+        let embedded = embedded::run(options, tools, &training_cutouts, work)?;
+        report.tables.push(embedded.table.clone());
+        save(&report)?;
+        report.tables.extend(distributed::run(
+            tools,
+            &embedded,
+            &options.distributed_plan(),
+            options.runs,
+            work,
+        )?);
+        save(&report)?;
+        report
+            .tables
+            .extend(sustained::run(options, tools, &embedded, work)?);
+    }
     report
         .machine
         .push(("load average at end".into(), load_average()));
@@ -366,3 +428,22 @@ pub(crate) fn summary(runs: &[Measured], figure: impl Fn(&Measured) -> f64) -> O
 }
 
 pub(crate) const MIB: f64 = 1024.0 * 1024.0;
+
+#[cfg(test)]
+mod tests {
+    use super::Sections;
+
+    #[test]
+    fn sections_are_parsed_from_a_list_and_a_wrong_name_is_refused() {
+        assert_eq!(
+            Sections::parse("finder, end-to-end"),
+            Ok(Sections {
+                finder: true,
+                model: false,
+                end_to_end: true
+            })
+        );
+        let refused = Sections::parse("finder,gpu").unwrap_err();
+        assert!(refused.contains("`gpu`"), "{refused}");
+    }
+}

@@ -6,7 +6,7 @@
 
 use crate::distributed::{http_get, Deployment, Shape};
 use crate::embedded::{simulate_fields, EmbeddedRuns};
-use crate::report::{Cell, Summary, Table};
+use crate::report::{Cell, Table};
 use crate::{io_error, BenchError, BenchOptions, Result, Tools, MIB};
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -25,7 +25,7 @@ struct Sample {
     images_done: usize,
     /// Per service instance, in the deployment's order: resident set in bytes.
     rss: Vec<u64>,
-    /// Messages not yet delivered or not yet acknowledged, over the durable consumers.
+    /// Messages not yet delivered or not yet acknowledged, over the stages' consumers.
     lag: u64,
 }
 
@@ -95,46 +95,54 @@ pub fn run(
         Cell::text(format!("{} messages", max_lag.unwrap_or(0))),
         Cell::text(drained.lag.to_string()),
     ]);
-    load.note("Every image completed and every source found was scored exactly once (checked against the evaluator's per-image counts; the run fails otherwise). Lag is the sum over the work queues' durable consumers of messages not yet delivered or not yet acknowledged (nats-server's /jsz), sampled every second; it must be back to 0 once the last image completes.");
+    load.note("Every image completed and every source found was scored exactly once (checked against the evaluator's per-image counts; the run fails otherwise). Lag is the sum over the tiler's, extractor's and scorer's durable consumers of messages not yet delivered or not yet acknowledged (nats-server's /jsz), sampled every second; it must be back to 0 once the last image completes.");
 
     let mut memory = Table::new(
-        "Sustained load: resident memory per service over the run",
+        "Sustained load: resident memory per service as the images complete",
         "",
         &[
             "service",
-            "after the first quarter",
-            "at the end",
-            "growth per 100 images",
+            "¼ of the images done",
+            "½",
+            "¾",
+            "all",
             "peak (VmHWM)",
         ],
     );
-    let settled = samples
-        .iter()
-        .find(|s| s.images_done * 4 >= count)
-        .unwrap_or(&drained);
-    let images_after = (count - settled.images_done).max(1) as f64;
+    let at_fraction = |quarters: usize| {
+        samples
+            .iter()
+            .find(|s| s.images_done * 4 >= count * quarters)
+            .unwrap_or(&drained)
+    };
+    let checkpoints = [at_fraction(1), at_fraction(2), at_fraction(3), &drained];
     for (i, instance) in instances.iter().enumerate() {
-        let (start, end) = (settled.rss[i] as f64, drained.rss[i] as f64);
-        let mut row = vec![
-            Cell::text(instance.clone()),
-            Cell::text(format!("{:.0} MiB", start / MIB)),
-            Cell::text(format!("{:.0} MiB", end / MIB)),
-            Cell::text(format!(
-                "{:+.1} MiB",
-                100.0 * (end - start) / images_after / MIB
-            )),
-        ];
-        row.push(Cell::figure_or(
-            Summary::of(&[peaks[i] as f64 / MIB]),
-            "MiB",
-            0,
-            "—",
-        ));
+        let mut row = vec![Cell::text(instance.clone())];
+        row.extend(
+            checkpoints
+                .iter()
+                .map(|s| Cell::text(format!("{:.0} MiB", s.rss[i] as f64 / MIB))),
+        );
+        row.push(Cell::text(format!("{:.0} MiB", peaks[i] as f64 / MIB)));
         memory.push(row);
     }
     memory.note(format!(
-        "Resident set (VmRSS) once a quarter of the {count} images had completed, and after the last; growth is the difference per 100 further images. The evaluator holds the ranked catalogue (scores and measurements, a few hundred bytes a source: {found} sources here) and reads pictures back from the scores stream, so it is the one service that grows with the survey; the others hold one message's work at a time."
+        "Resident set (VmRSS) when a quarter, half and three quarters of the {count} images had completed, and once the lag had drained; the peak is the kernel's high-water mark over the run. The tiler, extractor and scorer hold one message's work at a time; the evaluator holds the ranked catalogue ({found} sources here) and reads pictures back from the scores stream, so it is the one service that grows with the survey."
     ));
+    if let Some(evaluator) = instances.iter().position(|i| i == "evaluator") {
+        let first = checkpoints[0];
+        let sources_after = found as f64 * (count - first.images_done) as f64 / count as f64;
+        let grown = drained.rss[evaluator] as f64 - first.rss[evaluator] as f64;
+        if sources_after > 0.0 {
+            memory.note(format!(
+                "The evaluator grew {:.1} KiB per source catalogued after the first quarter ({:.0} MiB for {:.0} sources): about {:.1} GiB for a million sources.",
+                grown / sources_after / 1024.0,
+                grown / MIB,
+                sources_after,
+                grown / sources_after * 1e6 / (1024.0 * MIB)
+            ));
+        }
+    }
     Ok(vec![load, memory])
 }
 
@@ -168,10 +176,14 @@ fn submit_steadily(
                 None => still.push((field, child)),
                 Some(status) if status.success() => done += 1,
                 Some(status) => {
+                    let mut stderr = String::new();
+                    if let Some(mut pipe) = child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                    }
                     return Err(BenchError::Run(format!(
-                        "submit --wait {} exited {status}",
+                        "submit --wait {} exited {status}: {stderr}",
                         field.display()
-                    )))
+                    )));
                 }
             }
         }

@@ -107,12 +107,22 @@ pub struct VqResults {
 const EPOCHS: usize = 1;
 const SCORE_REPEATS: usize = 2;
 
-pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> Result<VqResults> {
+/// Writes the cutout set both implementations train on (also the end-to-end runs'
+/// training set) under `work`; returns its folder and how many cutouts it holds.
+pub fn prepare_cutouts(
+    options: &BenchOptions,
+    data: &Path,
+    work: &Path,
+) -> Result<(PathBuf, usize)> {
     let cutouts = work.join("vqvae-cutouts");
-    let images = mirabest_cutouts(data, options.vqvae_images)?;
-    images
-        .write(&cutouts)
+    let set = mirabest_cutouts(data, options.vqvae_images)?;
+    set.write(&cutouts)
         .map_err(|e| BenchError::Run(format!("writing {}: {e}", cutouts.display())))?;
+    Ok((cutouts, set.len()))
+}
+
+pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> Result<VqResults> {
+    let (cutouts, images) = prepare_cutouts(options, data, work)?;
     let shared = |cmd: &mut Command| {
         cmd.arg("--cutouts").arg(&cutouts).args([
             "--epochs",
@@ -174,7 +184,7 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
     }
     table.note(format!(
         "{} cutouts of 64² (MiraBest FIRST galaxies cut out by our finder, repeated), {EPOCHS} epoch of the baseline recipe at batch 256, {} threads each; {} rounds, A/B order alternating.",
-        images.len(),
+        images,
         options.threads,
         options.rounds
     ));
@@ -182,7 +192,7 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
     Ok(VqResults {
         table,
         cutouts,
-        images: images.len(),
+        images,
         ours_train: of(&|r| r.0.train),
         ours_score: of(&|r| r.0.score),
     })

@@ -134,8 +134,10 @@ pub struct TopologyConfig {
     pub create: bool,
     pub storage: Storage,
     pub replicas: usize,
-    /// Largest message a stream accepts (the server's `max_payload` caps it too; the
-    /// tiler compresses tiles to fit).
+    /// Largest message a stream accepts (the server's `max_payload` caps it too). The
+    /// tiler sizes ordinary tiles to NATS's default 1 MiB; a tile widened around an
+    /// island larger than its margin may need more, which is why the deployed server
+    /// allows 8 MB (`deploy/nats/nats-server.conf`) and this default matches it.
     pub max_message_bytes: i32,
     /// JetStream's de-duplication window for `Nats-Msg-Id`.
     #[serde(with = "humantime_serde")]
@@ -156,7 +158,7 @@ impl Default for TopologyConfig {
             create: true,
             storage: Storage::File,
             replicas: 1,
-            max_message_bytes: 1024 * 1024,
+            max_message_bytes: 8 * 1024 * 1024,
             duplicate_window: Duration::from_secs(120),
             // 1 GiB per work queue holds about a thousand full tiles: enough to keep the
             // scorers busy, small enough that JetStream's up-front reservation succeeds

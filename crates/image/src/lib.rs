@@ -64,18 +64,6 @@ impl PixelRect {
         (x1 > x0 && y1 > y0).then(|| PixelRect::new(x0, y0, x1 - x0, y1 - y0))
     }
 
-    /// The smallest rectangle holding both.
-    pub fn union(&self, other: &PixelRect) -> PixelRect {
-        let x0 = self.x0.min(other.x0);
-        let y0 = self.y0.min(other.y0);
-        PixelRect::new(
-            x0,
-            y0,
-            self.x1().max(other.x1()) - x0,
-            self.y1().max(other.y1()) - y0,
-        )
-    }
-
     /// This rectangle grown by `margin` pixels on every side, clipped to `bounds`.
     pub fn expanded_within(&self, margin: usize, bounds: &PixelRect) -> PixelRect {
         let x0 = self.x0.saturating_sub(margin).max(bounds.x0);
@@ -252,14 +240,6 @@ mod tests {
         let bounds = PixelRect::new(0, 0, 50, 50);
         let r = PixelRect::new(5, 40, 10, 10).expanded_within(8, &bounds);
         assert_eq!(r, PixelRect::new(0, 32, 23, 18));
-    }
-
-    #[test]
-    fn union_is_the_bounding_rectangle_of_both() {
-        let a = PixelRect::new(10, 20, 5, 5);
-        let b = PixelRect::new(2, 22, 3, 10);
-        assert_eq!(a.union(&b), PixelRect::new(2, 20, 13, 12));
-        assert_eq!(a.union(&a), a);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use prospector_sources::catalogue::Catalogue;
 use prospector_sources::cutout::{cutout_square, make_cutout};
 use prospector_sources::tiling::islands_in_core;
 use prospector_sources::{FinderConfig, PixelBeam, PixelSource, SourcesError};
+use std::collections::HashMap;
 
 /// `Tile` -> one `Cutout` per owned island, then `ProgressEvent` `STAGE_EXTRACTED`.
 #[derive(Debug, Clone)]
@@ -101,15 +102,22 @@ impl ExtractorStage {
         .map_err(|cut| bad_tile(format!("the margin is too small for an island: {cut}")))?;
 
         let rows = Catalogue::new(&tile.image_id, &islands, &wcs).rows;
+        let mut precut = precut_cutouts(tile, config.cutouts.size).map_err(bad_tile)?;
         let source = Window {
             image,
             pixels: window,
         };
         let mut out = Vec::with_capacity(islands.len() + 1);
         for (island, row) in islands.iter().zip(&rows) {
-            let cutout = make_cutout(&source, island, &config.cutouts)
-                .map_err(|e| bad_tile(format!("cutting out {}: {e}", row.source_id)))?;
             let (x0, y0, side) = cutout_square(island, &config.cutouts);
+            let model = match precut.remove(&island.first_pixel) {
+                Some(model) => model,
+                None => {
+                    make_cutout(&source, island, &config.cutouts)
+                        .map_err(|e| bad_tile(format!("cutting out {}: {e}", row.source_id)))?
+                        .model
+                }
+            };
             let message = Cutout {
                 schema_version: SCHEMA_VERSION,
                 source_id: row.source_id.clone(),
@@ -139,7 +147,7 @@ impl ExtractorStage {
                 model_pixels: Some(crate::codec::encode_pixels(
                     config.cutouts.size,
                     config.cutouts.size,
-                    &cutout.model,
+                    &model,
                 )),
                 raw_rect: Some(v1::PixelRect {
                     x0: x0.max(0) as u64,
@@ -168,10 +176,34 @@ impl ExtractorStage {
     }
 }
 
-/// The tile's window standing in for the whole image. The tiler ships every pixel an
-/// owned island's cutout needs; a read beyond the window means a tile that breaks that
-/// contract, and fails rather than cut a partly blank square whose score would depend on
-/// the tiling.
+/// The model-ready cutouts the tiler cut for islands too large for the tile's window, by
+/// the island's first pixel `(y, x)`; each must hold `side` x `side` values.
+fn precut_cutouts(tile: &Tile, side: usize) -> Result<HashMap<(usize, usize), Vec<f32>>, String> {
+    tile.precut
+        .iter()
+        .map(|p| {
+            let at = (p.first_pixel_y as usize, p.first_pixel_x as usize);
+            let pixels = p
+                .model_pixels
+                .as_ref()
+                .ok_or_else(|| format!("the precut cutout at {at:?} has no pixels"))?;
+            let values =
+                decode_pixels(pixels).map_err(|e| format!("the precut cutout at {at:?}: {e}"))?;
+            if values.len() != side * side {
+                return Err(format!(
+                    "the precut cutout at {at:?} holds {} values, not {side}x{side}",
+                    values.len()
+                ));
+            }
+            Ok((at, values))
+        })
+        .collect()
+}
+
+/// The tile's window standing in for the whole image. Every owned island's cutout is
+/// either inside it or precut by the tiler; a read beyond the window means a tile that
+/// breaks that contract, and fails rather than cut a partly blank square whose score
+/// would depend on the tiling.
 struct Window {
     image: PixelRect,
     pixels: Image,
@@ -189,7 +221,7 @@ impl PixelSource for Window {
             .ok_or_else(|| SourcesError::Read {
                 rect,
                 reason: format!(
-                    "outside the tile's pixels {:?}: the tiler did not ship the whole cutout",
+                    "outside the tile's pixels {:?}, and the tiler sent no precut cutout",
                     self.pixels.rect()
                 ),
             })

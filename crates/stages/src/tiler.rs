@@ -6,17 +6,19 @@ use crate::progress::finder_for;
 use prospector_bus::topology::subjects;
 use prospector_bus::{Incoming, Outgoing, Stage, StageError};
 use prospector_fits::{FitsImage, OpenOptions};
-use prospector_proto::v1::{self, ImageRef, Tile, TilePlan};
+use prospector_proto::v1::{self, ImageRef, PrecutCutout, Tile, TilePlan};
 use prospector_proto::SCHEMA_VERSION;
-use prospector_sources::cutout::cutout_rect;
+use prospector_sources::cutout::{cutout_rect, make_cutout};
 use prospector_sources::tiling::islands_in_core;
 use prospector_sources::{
     plan_tiles, Background, FinderConfig, FitsSource, PixelBeam, PixelSource,
 };
 use std::path::Path;
 
-/// The most a tile message may weigh: NATS's default `max_payload` (1 MiB) less room
-/// for the headers and the message's other fields.
+/// The most an ordinary tile message may weigh: NATS's default `max_payload` (1 MiB)
+/// less room for the headers and the message's other fields. A tile widened around an
+/// island larger than its margin may weigh more; the deployed server allows 8 MB, and a
+/// server that does not refuses it, which fails the image naming the limit.
 pub const MAX_TILE_PAYLOAD: usize = 1024 * 1024 - 16 * 1024;
 
 /// The largest core side whose window (core + `margin` on every side) fits in a tile
@@ -71,10 +73,11 @@ impl TilerStage {
         let background_bytes = encode_background(&background);
         let header = wcs_header(&wcs);
         let margin = self.finder.margin(&beam);
+        let finder = finder_for(&self.finder, Some(&options));
         let core = tile_core_for_payload(
             self.finder.tile_core,
             margin,
-            background_bytes.len() + header.len() + 1024,
+            background_bytes.len() + header.len() + 1024 + precut_reserve(finder.cutouts.size),
         )
         .ok_or_else(|| {
             bad_image(format!(
@@ -99,32 +102,42 @@ impl TilerStage {
                 margin: margin as u32,
             },
         ));
-        let finder = finder_for(&self.finder, Some(&options));
         let cuts = finder.cuts(&beam);
         for (index, tile) in tiles.iter().enumerate() {
-            // Widen the window until no island the core owns is cut by its edge and every
-            // owned island's cutout square lies inside it, so the extractor measures and
-            // cuts out every island as a whole-image pass would, whatever the tiling (an
-            // island larger than the margin can push such a tile past the payload budget).
+            // Widen the window until no island the core owns is cut by its edge, so the
+            // extractor measures every island whole, whatever the tiling (an island
+            // larger than the margin can push such a tile past the payload budget).
             let mut window = tile.window;
-            let pixels = loop {
+            let (pixels, islands) = loop {
                 let pixels = source
                     .read(window)
                     .map_err(|e| bad_image(format!("reading {window:?}: {e}")))?;
                 match islands_in_core(&pixels, tile.core, rect, &background, &cuts, beam.area_px())
                 {
-                    Ok(islands) => {
-                        let needed = islands.iter().fold(window, |needed, island| {
-                            needed.union(&cutout_rect(island, &finder.cutouts, &rect))
-                        });
-                        if needed == window {
-                            break pixels;
-                        }
-                        window = needed;
-                    }
+                    Ok(islands) => break (pixels, islands),
                     Err(cut) => window = cut.needed,
                 }
             };
+            // A large island's cutout square reaches past the window: cut it here, from
+            // the whole image, rather than widen the tile past what a message may carry.
+            let precut = islands
+                .iter()
+                .filter(|island| {
+                    let square = cutout_rect(island, &finder.cutouts, &rect);
+                    square.intersection(&window) != Some(square)
+                })
+                .map(|island| {
+                    let cutout = make_cutout(&source, island, &finder.cutouts).map_err(|e| {
+                        bad_image(format!("cutting out the island at {:?}: {e}", island.bbox))
+                    })?;
+                    let size = finder.cutouts.size;
+                    Ok(PrecutCutout {
+                        first_pixel_y: island.first_pixel.0 as u64,
+                        first_pixel_x: island.first_pixel.1 as u64,
+                        model_pixels: Some(encode_pixels(size, size, &cutout.model)),
+                    })
+                })
+                .collect::<Result<Vec<_>, StageError>>()?;
             let message = Tile {
                 schema_version: SCHEMA_VERSION,
                 image_id: image.image_id.clone(),
@@ -142,11 +155,20 @@ impl TilerStage {
                 }),
                 options: Some(options),
                 background: background_bytes.clone(),
+                precut,
             };
             out.push(Outgoing::new(subjects::TILES, &message));
         }
         Ok(out)
     }
+}
+
+/// Room kept in each tile for the precut cutouts of islands whose square reaches past its
+/// window: eight at the model's side (incompressible), more than any tile of the surveys
+/// and simulations tried here needed. A tile that needs more fails its image by name
+/// (the message is refused as too large) rather than publish a tiling-dependent cutout.
+fn precut_reserve(side: usize) -> usize {
+    8 * (side * side * 4 + 64)
 }
 
 pub(crate) fn proto_rect(rect: prospector_image::PixelRect) -> v1::PixelRect {

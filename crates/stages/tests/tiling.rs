@@ -34,8 +34,9 @@ fn image_ref(path: &std::path::Path) -> ImageRef {
 /// Per source id: (name, model pixels as bits, so blank pixels compare too).
 type Sources = BTreeMap<String, (String, Vec<u32>)>;
 
-/// What the tiler and extractor make of `image` under `finder`: every owned source once.
-fn tiled_sources(image: &Path, finder: &FinderConfig) -> Sources {
+/// What the tiler and extractor make of `image` under `finder`: every owned source once,
+/// and how many cutouts the tiler precut (their squares reached past the tile's window).
+fn tiled_sources(image: &Path, finder: &FinderConfig) -> (Sources, usize) {
     let out = TilerStage::new(finder.clone())
         .tile(&image_ref(image))
         .unwrap();
@@ -49,6 +50,7 @@ fn tiled_sources(image: &Path, finder: &FinderConfig) -> Sources {
 
     let extractor = ExtractorStage::new(finder.clone());
     let mut sources = Sources::new();
+    let precut = tiles.iter().map(|t| t.precut.len()).sum();
     for tile in &tiles {
         let out = extractor.extract(tile).unwrap();
         let cutouts: Vec<Cutout> = of(&out, subjects::CUTOUTS);
@@ -61,8 +63,21 @@ fn tiled_sources(image: &Path, finder: &FinderConfig) -> Sources {
             let earlier = sources.insert(c.source_id.clone(), (c.name, bits));
             assert!(earlier.is_none(), "{} owned by two tiles", c.source_id);
         }
+        // Without its precut cutouts the tile cannot be cut out faithfully: refused.
+        if !tile.precut.is_empty() {
+            let stripped = Tile {
+                precut: Vec::new(),
+                ..tile.clone()
+            };
+            match extractor.extract(&stripped) {
+                Err(StageError::Permanent(reason)) => {
+                    assert!(reason.contains("no precut cutout"), "{reason}")
+                }
+                other => panic!("expected a permanent error, got {other:?}"),
+            }
+        }
     }
-    sources
+    (sources, precut)
 }
 
 #[test]
@@ -113,7 +128,10 @@ fn tiles_find_and_cut_out_exactly_the_sources_of_a_whole_image_pass() {
             tile_margin: margin,
             ..FinderConfig::default()
         };
-        let tiled = tiled_sources(&image, &finder);
+        let (tiled, precut) = tiled_sources(&image, &finder);
+        if margin.is_some() {
+            assert!(precut > 0, "no square reached past a {narrow}-pixel margin");
+        }
         assert_eq!(
             tiled.keys().collect::<Vec<_>>(),
             expected.keys().collect::<Vec<_>>(),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use prospector_bench::report::Report;
 use prospector_bench::vqvae::WorkerArgs;
-use prospector_bench::{BenchError, BenchOptions, Tools};
+use prospector_bench::{BenchError, BenchOptions, Sections, Tools};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +36,12 @@ pub struct BenchArgs {
     /// the 16k field needs about 3 GB).
     #[arg(long)]
     work: Option<PathBuf>,
+    /// Run only these sections, comma-separated: `finder` (against PyBDSF, cost against
+    /// image side), `model` (the VQ-VAE against PyTorch), `end-to-end` (embedded,
+    /// distributed and sustained-load runs). The physical-limit table needs both `finder`
+    /// and `model`.
+    #[arg(long, value_parser = Sections::parse)]
+    only: Option<Sections>,
     /// The shared real data (fullfield/ and mirabest/).
     #[arg(long, env = "PROSPECTOR_SHARED_DATA")]
     data: PathBuf,
@@ -65,6 +71,7 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
         options.pybdsf_cap = Duration::from_secs(cap);
     }
     options.memory_cap_bytes = args.memory_cap_gib << 30;
+    options.sections = args.only.unwrap_or(Sections::ALL);
     let me = std::env::current_exe().or_exit(Exit::Internal)?;
     let tools = Tools::locate(me).or_exit(Exit::BadInput)?;
     std::fs::create_dir_all(&args.out)
