@@ -2,8 +2,8 @@
 # Every speed and memory figure of the README, in one run on this machine, side by side
 # with PyBDSF 1.14.1 and Python PyTorch on the same libtorch: writes out/bench/bench.md
 # and out/bench/bench.json.
-#   bash scripts/bench.sh            # the full run: about 40 minutes on 2 cores
-#   bash scripts/bench.sh --quick    # about 5 minutes
+#   bash scripts/bench.sh            # the full run: about 45 minutes on 2 cores
+#   bash scripts/bench.sh --quick    # about 8 minutes
 # Other arguments go to `prospector bench` (`--runs`, `--rounds`, `--pybdsf-cap SECONDS`,
 # `--out DIR`, `--work DIR`, `--only finder,model,end-to-end`; see `prospector bench --help`).
 # It runs at nice 10: the machine is usually shared, and both sides of every comparison

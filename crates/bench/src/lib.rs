@@ -127,7 +127,7 @@ impl Sections {
 }
 
 impl BenchOptions {
-    /// The full run: about 40 minutes on 2 shared cores, most of it PyBDSF.
+    /// The full run: about 45 minutes on 2 shared cores, most of it PyBDSF.
     pub fn full(data: &Path) -> BenchOptions {
         BenchOptions {
             runs: 3,

@@ -95,7 +95,7 @@ pub fn run(
         Cell::text(format!("{} messages", max_lag.unwrap_or(0))),
         Cell::text(drained.lag.to_string()),
     ]);
-    load.note("Every image completed and every source found was scored exactly once (checked against the evaluator's per-image counts; the run fails otherwise). Lag is the sum over the tiler's, extractor's and scorer's durable consumers of messages not yet delivered or not yet acknowledged (nats-server's /jsz), sampled every second; it must be back to 0 once the last image completes.");
+    load.note("Every image completed and every source found was scored, once in the catalogue (the evaluator's per-image found and scored counts agree; the run fails otherwise). Lag is the sum over the tiler's, extractor's and scorer's durable consumers of messages not yet delivered or not yet acknowledged (nats-server's /jsz), sampled every second; it must be back to 0 once the last image completes.");
 
     let mut memory = Table::new(
         "Sustained load: resident memory per service as the images complete",

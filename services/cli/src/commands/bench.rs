@@ -17,7 +17,7 @@ pub struct BenchArgs {
     /// Folder for bench.md and bench.json.
     #[arg(long)]
     out: PathBuf,
-    /// About 5 minutes instead of about 40: small images and fields, fewer rounds.
+    /// About 8 minutes instead of about 45: small images and fields, fewer rounds.
     #[arg(long)]
     quick: bool,
     /// Runs of each measurement (default 3, quick 2).
