@@ -119,6 +119,35 @@ fn same_padding(n: i64, kernel: i64, stride: i64) -> (i64, i64) {
     (total / 2, total - total / 2)
 }
 
+/// The 3x3 stride-2 transposed convolution kernel `[C_in, C_out, 3, 3]` (TensorFlow
+/// "same": the full output's last row and column cropped) as a 2x2 convolution kernel
+/// `[4 * C_out, C_in, 2, 2]` whose four outputs per channel, pixel-shuffled, are the
+/// output's 2x2 blocks. Output row `2m` takes input row `m` through kernel row 0 and
+/// row `m - 1` through kernel row 2; output row `2m + 1` takes row `m` through kernel
+/// row 1. Over an input padded by one row and column before, the 2x2 window holds rows
+/// `m - 1, m`, so each parity picks kernel taps by a fixed 0/1 selection, applied to
+/// rows and columns alike. Built from the weights each pass, so gradients flow back
+/// to them.
+fn sub_pixel_kernel(weight: &Tensor) -> Result<Tensor> {
+    // SELECT[parity][window position][kernel tap]
+    #[rustfmt::skip]
+    const SELECT: [f32; 12] = [
+        0.0, 0.0, 1.0,   1.0, 0.0, 0.0, // even outputs: window row 0 <- tap 2, row 1 <- tap 0
+        0.0, 0.0, 0.0,   0.0, 1.0, 0.0, // odd outputs: window row 1 <- tap 1
+    ];
+    let size = weight.size();
+    let (c_in, c_out) = (size[0], size[1]);
+    let select = Tensor::f_from_slice(&SELECT)?
+        .f_view([2, 2, 3])?
+        .f_to_device(weight.device())?;
+    let kernel = Tensor::f_einsum(
+        "ark,bcl,iokl->oabirc",
+        &[&select, &select, weight],
+        None::<&[i64]>,
+    )?;
+    Ok(kernel.f_reshape([4 * c_out, c_in, 2, 2])?)
+}
+
 #[derive(Debug)]
 struct Layer {
     spec: LayerSpec,
@@ -127,6 +156,65 @@ struct Layer {
 }
 
 impl Layer {
+    /// The transposed convolution with TensorFlow's "same" padding, `[N, C, n, n]` to
+    /// `[N, C', n * stride, n * stride]`.
+    ///
+    /// On CPU it is rewritten as ordinary convolutions, which oneDNN runs far faster
+    /// than libtorch's transposed kernels at these shapes (a 256-cutout training step
+    /// about 20% faster, measured beside PyTorch in `prospector bench`): the stride-2
+    /// layers as a sub-pixel convolution ([`sub_pixel_kernel`]) and the stride-1 output
+    /// layer as a convolution with the kernel flipped. The results equal the transposed
+    /// convolution's up to float rounding (tested). CUDA keeps cuDNN's transposed kernel.
+    fn conv_transpose_same(&self, x: &Tensor) -> Result<Tensor> {
+        let s = &self.spec;
+        let n = x.size()[2];
+        let out = n * s.stride;
+        let (before, after) = same_padding(out, s.kernel, s.stride);
+        let on_cpu = x.device() == Device::Cpu;
+        if on_cpu && s.kernel == 3 && s.stride == 2 && (before, after) == (0, 1) {
+            let weight = sub_pixel_kernel(&self.weight)?;
+            let bias = self.bias.f_repeat_interleave_self_int(4, 0, None)?;
+            let y = x.f_constant_pad_nd([1, 0, 1, 0])?.f_conv2d(
+                &weight,
+                Some(&bias),
+                [1, 1],
+                [0, 0],
+                [1, 1],
+                1,
+            )?;
+            return Ok(y.f_pixel_shuffle(2)?);
+        }
+        if on_cpu && s.stride == 1 && before == after {
+            let weight = self.weight.f_flip([2, 3])?.f_transpose(0, 1)?;
+            let padding = s.kernel - 1 - before;
+            return Ok(x.f_conv2d(&weight, Some(&self.bias), [1, 1], [padding; 2], [1, 1], 1)?);
+        }
+        let stride = [s.stride, s.stride];
+        if before == after {
+            Ok(x.f_conv_transpose2d(
+                &self.weight,
+                Some(&self.bias),
+                stride,
+                [before; 2],
+                [0, 0],
+                1,
+                [1, 1],
+            )?)
+        } else {
+            Ok(x.f_conv_transpose2d(
+                &self.weight,
+                Some(&self.bias),
+                stride,
+                [0, 0],
+                [0, 0],
+                1,
+                [1, 1],
+            )?
+            .f_narrow(2, before, out)?
+            .f_narrow(3, before, out)?)
+        }
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let s = &self.spec;
         let n = x.size()[2];
@@ -148,34 +236,7 @@ impl Layer {
                         .f_conv2d(&self.weight, Some(&self.bias), stride, [0, 0], [1, 1], 1)?
                 }
             }
-            LayerKind::ConvTranspose => {
-                let out = n * s.stride;
-                let (before, after) = same_padding(out, s.kernel, s.stride);
-                let stride = [s.stride, s.stride];
-                if before == after {
-                    x.f_conv_transpose2d(
-                        &self.weight,
-                        Some(&self.bias),
-                        stride,
-                        [before; 2],
-                        [0, 0],
-                        1,
-                        [1, 1],
-                    )?
-                } else {
-                    x.f_conv_transpose2d(
-                        &self.weight,
-                        Some(&self.bias),
-                        stride,
-                        [0, 0],
-                        [0, 0],
-                        1,
-                        [1, 1],
-                    )?
-                    .f_narrow(2, before, out)?
-                    .f_narrow(3, before, out)?
-                }
-            }
+            LayerKind::ConvTranspose => self.conv_transpose_same(x)?,
         };
         if s.relu {
             Ok(y.f_relu()?)
@@ -380,6 +441,68 @@ mod tests {
             net.decode(&net.to_grid(&rows).unwrap()).unwrap().size(),
             [3, 1, 64, 64]
         );
+    }
+
+    /// libtorch's own transposed convolution with TensorFlow's "same" padding, the
+    /// reference for the CPU rewrite.
+    fn reference_conv_transpose(layer: &Layer, x: &Tensor) -> Tensor {
+        let s = &layer.spec;
+        let out = x.size()[2] * s.stride;
+        let (before, after) = same_padding(out, s.kernel, s.stride);
+        // Symmetric padding crops inside the kernel; otherwise crop the full output.
+        let (padding, first) = if before == after {
+            (before, 0)
+        } else {
+            (0, before)
+        };
+        let y = x
+            .conv_transpose2d(
+                &layer.weight,
+                Some(&layer.bias),
+                [s.stride; 2],
+                [padding; 2],
+                [0, 0],
+                1,
+                [1, 1],
+            )
+            .narrow(2, first, out)
+            .narrow(3, first, out);
+        if s.relu {
+            y.relu()
+        } else {
+            y
+        }
+    }
+
+    #[test]
+    fn the_cpu_decoder_rewritten_as_convolutions_matches_the_transposed_convolution() {
+        let arch = TrainConfig::preset(Preset::Baseline).architecture;
+        let mut net = VqVae::init(&arch, &mut ChaCha8Rng::seed_from_u64(1), Device::Cpu).unwrap();
+        let mut x = Tensor::f_rand([4, 16, 16, 16], (Kind::Float, Device::Cpu)).unwrap();
+        // Every decoder layer in turn, with non-zero biases (keras starts them at zero).
+        for layer in &mut net.layers[3..] {
+            layer.bias = Tensor::f_rand_like(&layer.bias).unwrap() - 0.5;
+            let weight = layer.weight.detach().set_requires_grad(true);
+            layer.weight = weight.shallow_clone();
+            let ours = layer.forward(&x).unwrap();
+            let reference = reference_conv_transpose(layer, &x);
+            let name = layer.spec.name;
+            assert_eq!(ours.size(), reference.size(), "{name}");
+            let worst = (&ours - &reference).abs().max().double_value(&[]);
+            assert!(worst < 1e-5, "{name}: largest difference {worst}");
+            // The gradient reaching the weights is the transposed convolution's too.
+            let probe = Tensor::f_rand_like(&ours).unwrap();
+            let grads = |y: &Tensor| {
+                Tensor::run_backward(&[(y * &probe).sum(Kind::Float)], &[&weight], false, false)
+            };
+            let (ours_grad, reference_grad) = (grads(&ours), grads(&reference));
+            let worst = (&ours_grad[0] - &reference_grad[0])
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(worst < 1e-3, "{name}: largest gradient difference {worst}");
+            x = ours.detach();
+        }
     }
 
     #[test]
