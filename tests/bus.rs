@@ -332,7 +332,12 @@ async fn topology_is_created_once_and_a_second_start_changes_nothing() {
         first.iter().all(|a| a.change == Change::Created),
         "{first:?}"
     );
-    assert_eq!(first.len(), 8 + 8 + 3 + 1, "{first:?}");
+    // Streams, the stages' consumers, KV buckets and the object store: the evaluator's
+    // in-process listeners are not created on a server (nothing there would read them).
+    assert_eq!(first.len(), 8 + 3 + 3 + 1, "{first:?}");
+    for durable in consumers::RETIRED {
+        assert!(!first.iter().any(|a| a.name == durable), "{first:?}");
+    }
 
     bus.publish(vec![Outgoing::new(subjects::CUTOUTS, &cutout("kept"))])
         .await
@@ -389,6 +394,42 @@ async fn topology_is_created_once_and_a_second_start_changes_nothing() {
     });
     let err = bus.ensure_topology(&memory).await.unwrap_err().to_string();
     assert!(err.contains("PROSPECTOR_IMAGES"), "{err}");
+}
+
+#[tokio::test]
+async fn applying_the_topology_deletes_the_durables_earlier_versions_left_idle() {
+    let server = NatsServer::start();
+    let topology = Topology::default();
+    let bus = connect(&server).await;
+    bus.ensure_topology(&topology).await.unwrap();
+    // What an earlier version created: a durable nobody reads on the scores stream,
+    // which piles up pending messages.
+    let scores = bus.jetstream().get_stream(SCORES_STREAM).await.unwrap();
+    scores
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some(consumers::EVALUATOR_SCORES.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let applied = bus.ensure_topology(&topology).await.unwrap();
+    let changed: Vec<_> = applied
+        .iter()
+        .filter(|a| a.change != Change::Unchanged)
+        .map(|a| (a.name.as_str(), a.change))
+        .collect();
+    assert_eq!(
+        changed,
+        [(consumers::EVALUATOR_SCORES, Change::Removed)],
+        "{applied:?}"
+    );
+    assert!(scores
+        .consumer_info(consumers::EVALUATOR_SCORES)
+        .await
+        .is_err());
+    // The stages' own consumers stay.
+    consumer_info(&bus, CUTOUTS_STREAM, consumers::SCORER).await;
 }
 
 #[tokio::test]

@@ -555,10 +555,8 @@ fn proc_status_bytes(pid: u32, field: &str) -> Result<u64> {
 }
 
 /// The durable consumers the pipeline's stages work from. The evaluator reads the
-/// history streams with ordered consumers from their start (so its lag shows in its
-/// catalogue, checked apart); the topology's durable `evaluator-*` consumers serve the
-/// embedded mode's in-process bus and stay idle on a real server, their pending count
-/// growing with the history.
+/// history streams with ephemeral ordered consumers from their start (so its lag shows
+/// in its catalogue, checked apart), which this sum leaves out.
 const WORKING_CONSUMERS: [&str; 3] = ["tiler", "extractor", "scorer"];
 
 /// `num_pending + num_ack_pending` summed over the [`WORKING_CONSUMERS`] in a

@@ -12,7 +12,8 @@ use crate::report::{Cell, Summary, Table};
 use crate::{io_error, repeat, BenchError, BenchOptions, Result, Tools, MIB};
 use prospector_cutouts::CutoutSet;
 use prospector_model::{
-    set_threads, train, Device, Preset, Progress, ScoreOptions, Scorer, TrainConfig, TrainOptions,
+    inference_batch_size, set_threads, train, Device, Preset, Progress, ScoreOptions, Scorer,
+    TrainConfig, TrainOptions,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -145,7 +146,16 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
         shared(&mut cmd);
         cmd
     };
+    // PyTorch scoring only, in our CPU batch size: how much of the scoring ratio is the
+    // batch size and how much the kernels.
+    let our_batch = inference_batch_size(Device::Cpu);
+    let theirs_at_our_batch = |_: usize| {
+        let mut cmd = theirs(0);
+        cmd.args(["--epochs", "0", "--score-batch", &our_batch.to_string()]);
+        cmd
+    };
     let mut rounds: Vec<(Round, Round)> = Vec::new();
+    let mut theirs_small_batch = Vec::new();
     for round in 0..options.rounds {
         println!("vq-vae: round {} of {}", round + 1, options.rounds);
         let limits = options.our_limits();
@@ -160,6 +170,8 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
             Round::parse(&a[0], "prospector")?,
             Round::parse(&b[0], "PyTorch")?,
         ));
+        let small = repeat(1, &limits, &theirs_at_our_batch)?;
+        theirs_small_batch.push(Round::parse(&small[0], "PyTorch")?.score);
     }
     let of = |f: &dyn Fn(&(Round, Round)) -> f64| {
         Summary::of(&rounds.iter().map(f).collect::<Vec<_>>()).expect("at least one round")
@@ -182,8 +194,22 @@ pub fn run(options: &BenchOptions, tools: &Tools, data: &Path, work: &Path) -> R
             Cell::figure(of(&|r| f(&r.0) / f(&r.1)), "", 2),
         ]);
     }
+    let small = Summary::of(&theirs_small_batch).expect("at least one round");
+    let ratios: Vec<f64> = rounds
+        .iter()
+        .zip(&theirs_small_batch)
+        .map(|(r, small)| r.0.score / small)
+        .collect();
+    table.push(vec![
+        Cell::text(format!(
+            "inference images/s, PyTorch also in batches of {our_batch}"
+        )),
+        Cell::figure(of(&|r| r.0.score), "", 1),
+        Cell::figure(small, "", 1),
+        Cell::figure(Summary::of(&ratios).expect("at least one round"), "", 2),
+    ]);
     table.note(format!(
-        "{} cutouts of 64² (MiraBest FIRST galaxies cut out by our finder, repeated), {EPOCHS} epoch of the baseline recipe at batch 256, {} threads each; {} rounds, A/B order alternating.",
+        "{} cutouts of 64² (MiraBest FIRST galaxies cut out by our finder, repeated), {EPOCHS} epoch of the baseline recipe at batch 256, {} threads each; {} rounds, A/B order alternating. Scoring batches: ours {our_batch} on CPU (sized to the caches), the PyTorch script 256 as the study's; the last row runs the script's scoring alone in batches of {our_batch}. Ours also runs the decoder's transposed convolutions as ordinary convolutions on CPU (prospector-model's network.rs), which PyTorch code could do too.",
         images,
         options.threads,
         options.rounds

@@ -36,11 +36,21 @@ pub mod consumers {
     pub const TILER: &str = "tiler";
     pub const EXTRACTOR: &str = "extractor";
     pub const SCORER: &str = "scorer";
+    /// The in-process listeners ([`super::Topology::listeners`]).
     pub const EVALUATOR_SCORES: &str = "evaluator-scores";
     pub const EVALUATOR_PROGRESS: &str = "evaluator-progress";
     pub const EVALUATOR_PLANS: &str = "evaluator-plans";
-    pub const EVALUATOR_LABELS: &str = "evaluator-labels";
     pub const EVALUATOR_DEAD: &str = "evaluator-dead";
+    /// Durables earlier versions created on the server and nothing reads any more:
+    /// [`crate::NatsBus::ensure_topology`] deletes them, so that they do not sit there
+    /// with an ever-growing pending count.
+    pub const RETIRED: [&str; 5] = [
+        EVALUATOR_SCORES,
+        EVALUATOR_PROGRESS,
+        EVALUATOR_PLANS,
+        "evaluator-labels",
+        EVALUATOR_DEAD,
+    ];
 }
 
 /// KV buckets and object stores.
@@ -213,7 +223,13 @@ pub struct KvSpec {
 pub struct Topology {
     pub config: TopologyConfig,
     pub streams: Vec<StreamSpec>,
+    /// The stages' durable consumers, created on the server.
     pub consumers: Vec<ConsumerSpec>,
+    /// Consumers only an in-process bus holds: what the embedded pipeline's evaluator
+    /// collects. Never created on a server, where the evaluator service replays the
+    /// history streams with ephemeral consumers of its own and a durable would only
+    /// pile up pending messages nobody reads.
+    pub listeners: Vec<ConsumerSpec>,
     pub kv_buckets: Vec<KvSpec>,
     pub object_stores: Vec<String>,
 }
@@ -265,10 +281,11 @@ impl Topology {
             consumer(consumers::TILER, IMAGES, IMAGES.to_owned()),
             consumer(consumers::EXTRACTOR, TILES, TILES.to_owned()),
             consumer(consumers::SCORER, CUTOUTS, CUTOUTS.to_owned()),
+        ];
+        let listeners = vec![
             consumer(consumers::EVALUATOR_SCORES, SCORES, SCORES.to_owned()),
             consumer(consumers::EVALUATOR_PROGRESS, PROGRESS, PROGRESS.to_owned()),
             consumer(consumers::EVALUATOR_PLANS, PLANS, PLANS.to_owned()),
-            consumer(consumers::EVALUATOR_LABELS, LABELS, LABELS.to_owned()),
             consumer(consumers::EVALUATOR_DEAD, DEAD, all_of(DEAD)),
         ];
         let kv_buckets = vec![
@@ -291,16 +308,18 @@ impl Topology {
         Self {
             streams,
             consumers,
+            listeners,
             kv_buckets,
             object_stores: vec![buckets::MODEL_OBJECTS.to_owned()],
             config,
         }
     }
 
-    /// The consumer with this durable name.
+    /// The consumer or in-process listener with this durable name.
     pub fn consumer(&self, durable: &str) -> Result<&ConsumerSpec, crate::BusError> {
         self.consumers
             .iter()
+            .chain(&self.listeners)
             .find(|c| c.durable == durable)
             .ok_or_else(|| crate::BusError::UnknownConsumer(durable.to_owned()))
     }
@@ -318,6 +337,8 @@ pub enum Change {
     Created,
     Updated,
     Unchanged,
+    /// A retired item found on the server and deleted.
+    Removed,
 }
 
 /// One item of the topology after [`crate::NatsBus::ensure_topology`].
@@ -344,7 +365,7 @@ mod tests {
             },
         );
         let topology = Topology::new(config);
-        for consumer in &topology.consumers {
+        for consumer in topology.consumers.iter().chain(&topology.listeners) {
             let stream = topology
                 .streams
                 .iter()

@@ -213,6 +213,31 @@ fn aggregated_auc_matches_the_analytic_value_in_every_configuration() {
             size.auc.mean
         );
     }
+    // Fused with the island size (independent of NCC here), by rank: far better than size
+    // alone. On values, the sum of the two unit normals shifted 1.2 and 0.5 has AUC
+    // Phi((1.2 + 0.5) / 2) = 0.80 against size's 0.638; ranks come close.
+    let with_size = ProtocolSettings {
+        combine: vec![NCC.into(), "baseline_island_size".into()],
+        ..s.clone()
+    };
+    let fused = run_protocol(
+        &dataset,
+        &with_size,
+        &factory(&dataset, separation),
+        out.path(),
+    )
+    .unwrap();
+    let summary_fused = summarize(&fused, NCC).unwrap();
+    for c in &summary_fused.configs {
+        let (combined, size) = (&c.scores[COMBINED], &c.scores["baseline_island_size"]);
+        assert!(
+            combined.auc.mean > size.auc.mean + 0.05,
+            "{}: {} vs {}",
+            c.config,
+            combined.auc.mean,
+            size.auc.mean
+        );
+    }
     assert_eq!(summary.config_comparisons.len(), 3);
     write_summary(&summary, out.path()).unwrap();
     let csv = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
@@ -353,6 +378,26 @@ fn runs_resume_from_saved_results_and_do_not_depend_on_jobs() {
     )
     .unwrap();
     assert!(first == parallel, "results differ");
+
+    // Another fusion re-derives the saved runs from their scores, training nothing, and
+    // gives what a fresh run with that fusion gives; the re-derived runs are saved.
+    let fused = ProtocolSettings {
+        combine: vec![NCC.into(), "baseline_island_size".into()],
+        ..s.clone()
+    };
+    let rederived = run_protocol(&dataset, &fused, &counting, out.path()).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 9);
+    let fresh_out = tempfile::tempdir().unwrap();
+    let fresh = run_protocol(&dataset, &fused, &inner, fresh_out.path()).unwrap();
+    assert!(
+        rederived == fresh,
+        "re-derived results differ from a fresh run"
+    );
+    assert!(rederived.iter().all(|r| r.metrics.contains_key(COMBINED)));
+    assert!(
+        read_runs(out.path()).unwrap() == rederived,
+        "re-derived runs not saved"
+    );
 
     // A saved run from another seed is refused, not mixed in.
     let other_seed = ProtocolSettings {

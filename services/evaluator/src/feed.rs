@@ -2,7 +2,7 @@
 //! first, then whatever arrives.
 //!
 //! Each stream is read with an ordered consumer (ephemeral, no acks, deliver-all) rather
-//! than the topology's durable `evaluator-*` consumers. The catalogue is a function of
+//! than a durable one (the topology creates none for the evaluator). The catalogue is a function of
 //! the streams' whole contents, so every start must read them from sequence 1: a durable
 //! consumer would resume after what an earlier process acknowledged (and would have to
 //! be reset, racing any other replica sharing it), while an ordered consumer starts at

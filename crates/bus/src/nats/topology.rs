@@ -2,15 +2,17 @@
 //! missing, updated when its configuration differs, and left alone otherwise.
 
 use super::{topology_error, NatsBus};
-use crate::topology::{ConsumerSpec, Discard, KvSpec, Retention, Storage, StreamSpec};
+use crate::topology::{consumers, ConsumerSpec, Discard, KvSpec, Retention, Storage, StreamSpec};
 use crate::{Applied, BusError, Change, Topology};
 use async_nats::jetstream::{consumer, kv, object_store, stream};
+use futures::TryStreamExt;
 
 impl NatsBus {
     /// Creates or updates every stream, consumer, KV bucket and object store of
-    /// `topology`. Running it again with the same topology changes nothing (every item
-    /// reports [`Change::Unchanged`]); an immutable setting that differs (retention,
-    /// storage) is an error naming the item.
+    /// `topology`, and deletes the durables earlier versions created that nothing reads
+    /// any more ([`consumers::RETIRED`]). Running it again with the same topology changes
+    /// nothing (every item reports [`Change::Unchanged`]); an immutable setting that
+    /// differs (retention, storage) is an error naming the item.
     pub async fn ensure_topology(&self, topology: &Topology) -> Result<Vec<Applied>, BusError> {
         let config = &topology.config;
         let mut applied = Vec::new();
@@ -21,6 +23,11 @@ impl NatsBus {
         for spec in &topology.consumers {
             let change = self.apply_consumer(spec, config.replicas).await?;
             applied.push(item("consumer", &spec.durable, change));
+        }
+        for spec in &topology.streams {
+            for durable in self.remove_retired_consumers(&spec.name).await? {
+                applied.push(item("consumer", &durable, Change::Removed));
+            }
         }
         for spec in &topology.kv_buckets {
             let change = self.apply_kv(spec, config.storage, config.replicas).await?;
@@ -129,6 +136,32 @@ impl NatsBus {
             .await
             .map_err(|e| topology_error("create or update", "consumer", &spec.durable, e))?;
         Ok(compare(before, &created.cached_info().config))
+    }
+
+    /// Deletes the retired durables found on `stream_name`; returns their names.
+    async fn remove_retired_consumers(&self, stream_name: &str) -> Result<Vec<String>, BusError> {
+        let stream = self
+            .jetstream
+            .get_stream(stream_name)
+            .await
+            .map_err(|e| topology_error("find", "stream", stream_name, e))?;
+        let names: Vec<String> = stream
+            .consumer_names()
+            .try_collect()
+            .await
+            .map_err(|e| topology_error("list the consumers of", "stream", stream_name, e))?;
+        let mut removed = Vec::new();
+        for durable in names
+            .into_iter()
+            .filter(|n| consumers::RETIRED.contains(&n.as_str()))
+        {
+            stream
+                .delete_consumer(&durable)
+                .await
+                .map_err(|e| topology_error("delete the retired", "consumer", &durable, e))?;
+            removed.push(durable);
+        }
+        Ok(removed)
     }
 
     async fn apply_kv(

@@ -38,8 +38,10 @@ pub struct ProtocolSettings {
     pub keep_exotic: f64,
     /// Galleries are collected in run 0 of each configuration; `None` skips them.
     pub gallery: Option<GallerySettings>,
-    /// Model scores fused into the derived score [`COMBINED`] (mean normalised rank);
-    /// empty for none.
+    /// Scores fused into the derived score [`COMBINED`] (mean normalised rank): the
+    /// model's, or the trivial baselines' (`baseline_island_size`, ...), which a fusion
+    /// orients by prior, larger = more anomalous, never by labels. Empty for none. A
+    /// saved run fused otherwise is re-derived from its saved scores, not retrained.
     #[serde(default)]
     pub combine: Vec<String>,
 }
@@ -69,6 +71,9 @@ pub struct RunResult {
     /// was made from different data or settings.
     pub split_fingerprint: u64,
     pub train_count: usize,
+    /// The scores [`COMBINED`] fuses (empty: none); see [`ProtocolSettings::combine`].
+    #[serde(default)]
+    pub combine: Vec<String>,
     pub score_specs: Vec<ScoreSpec>,
     /// The test set in the order of the split, with every score (baselines included).
     pub sources: Vec<ScoredSource>,
@@ -148,7 +153,7 @@ pub fn run_protocol_observed<F: ScorerFactory>(
     let mut pending = Vec::new();
     for &config in &settings.configurations {
         for split in plan_runs(dataset, config, settings.runs, settings.seed)? {
-            match load_saved(output_dir, &split)? {
+            match load_saved(output_dir, settings, &split)? {
                 Some(result) => {
                     observer.loaded(&result);
                     finished.push(result);
@@ -165,8 +170,13 @@ pub fn run_protocol_observed<F: ScorerFactory>(
 }
 
 /// Loads a saved run if there is one; a saved run from a different split is an error
-/// rather than silently overwritten or mixed in.
-fn load_saved(output_dir: &Path, split: &RunSplit) -> Result<Option<RunResult>, EvalError> {
+/// rather than silently overwritten or mixed in. A run saved with another fusion
+/// ([`ProtocolSettings::combine`]) has its derived scores made again and is re-saved.
+fn load_saved(
+    output_dir: &Path,
+    settings: &ProtocolSettings,
+    split: &RunSplit,
+) -> Result<Option<RunResult>, EvalError> {
     let path = run_json_path(output_dir, split.config, split.run);
     if !path.exists() {
         return Ok(None);
@@ -180,6 +190,22 @@ fn load_saved(output_dir: &Path, split: &RunSplit) -> Result<Option<RunResult>, 
                 .into(),
         });
     }
+    if result.combine == settings.combine {
+        return Ok(Some(result));
+    }
+    let mut result = result;
+    let model_specs = std::mem::take(&mut result.score_specs)
+        .into_iter()
+        .filter(|s| s.name != COMBINED)
+        .collect();
+    for source in &mut result.sources {
+        source.scores.remove(COMBINED);
+    }
+    let (specs, metrics) = derive_scores(split, settings, model_specs, &mut result.sources)?;
+    result.score_specs = specs;
+    result.metrics = metrics;
+    result.combine = settings.combine.clone();
+    save_run(output_dir, &result)?;
     Ok(Some(result))
 }
 
@@ -368,39 +394,7 @@ fn execute_run<F: ScorerFactory>(
         .score(&test_ids)
         .map_err(scorer_error(split, "scoring the test set"))?;
     let mut sources = collect_scores(split, &specs, scored)?;
-    let metric_error = |e| output_error(split, format!("{e}"));
-    let mut specs = specs;
-    if !settings.combine.is_empty() {
-        specs.push(
-            add_combined_score(&mut sources, &specs, &settings.combine).map_err(metric_error)?,
-        );
-    }
-    let mut metrics = BTreeMap::new();
-    for spec in &specs {
-        let values = score_values(&sources, &spec.name).map_err(metric_error)?;
-        let m = evaluate_score(
-            &sources,
-            &values,
-            spec.higher_is_anomalous,
-            false,
-            settings.keep_exotic,
-        )
-        .map_err(metric_error)?;
-        metrics.insert(spec.name.clone(), m);
-    }
-    if sources.iter().all(|s| s.features.is_some()) {
-        for (name, read) in BASELINES {
-            for s in sources.iter_mut() {
-                if let Some(f) = &s.features {
-                    s.scores.insert(name.to_string(), read(f));
-                }
-            }
-            let values = score_values(&sources, name).map_err(metric_error)?;
-            let m =
-                evaluate_baseline(&sources, &values, settings.keep_exotic).map_err(metric_error)?;
-            metrics.insert(name.to_string(), m);
-        }
-    }
+    let (specs, metrics) = derive_scores(split, settings, specs, &mut sources)?;
     let gallery = match settings.gallery {
         Some(g) if split.run == 0 => Some(collect_gallery(
             dataset,
@@ -419,10 +413,71 @@ fn execute_run<F: ScorerFactory>(
         seed: split.seed,
         split_fingerprint: split_fingerprint(split),
         train_count: split.train_ids.len(),
+        combine: settings.combine.clone(),
         score_specs: specs,
         sources,
         metrics,
         gallery,
+    })
+}
+
+/// What a run derives from its model scores and island features: the trivial baselines,
+/// the fused score [`COMBINED`] when `settings.combine` names any, and every score's
+/// metrics. Returns the model's specs with the fused one, and the metrics by score.
+fn derive_scores(
+    split: &RunSplit,
+    settings: &ProtocolSettings,
+    model_specs: Vec<ScoreSpec>,
+    sources: &mut [ScoredSource],
+) -> Result<(Vec<ScoreSpec>, BTreeMap<String, ScoreMetrics>), EvalError> {
+    let metric_error = |e| output_error(split, format!("{e}"));
+    let with_features = sources.iter().all(|s| s.features.is_some());
+    if with_features {
+        for s in sources.iter_mut() {
+            if let Some(f) = s.features {
+                for (name, read) in BASELINES {
+                    s.scores.insert(name.to_string(), read(&f));
+                }
+            }
+        }
+    }
+    let mut specs = model_specs;
+    if !settings.combine.is_empty() {
+        let fusable: Vec<ScoreSpec> = specs.iter().cloned().chain(baseline_priors()).collect();
+        specs.push(add_combined_score(sources, &fusable, &settings.combine).map_err(metric_error)?);
+    }
+    let mut metrics = BTreeMap::new();
+    for spec in &specs {
+        let values = score_values(sources, &spec.name).map_err(metric_error)?;
+        let m = evaluate_score(
+            sources,
+            &values,
+            spec.higher_is_anomalous,
+            false,
+            settings.keep_exotic,
+        )
+        .map_err(metric_error)?;
+        metrics.insert(spec.name.clone(), m);
+    }
+    if with_features {
+        for (name, _) in BASELINES {
+            let values = score_values(sources, name).map_err(metric_error)?;
+            let m =
+                evaluate_baseline(sources, &values, settings.keep_exotic).map_err(metric_error)?;
+            metrics.insert(name.to_string(), m);
+        }
+    }
+    Ok((specs, metrics))
+}
+
+/// The trivial baselines as scores a fusion may take, oriented by prior (a larger or
+/// brighter island counts as more anomalous): their own metrics choose a direction on
+/// the select half, which a fusion must not, since it sees no labels.
+fn baseline_priors() -> impl Iterator<Item = ScoreSpec> {
+    BASELINES.into_iter().map(|(name, _)| ScoreSpec {
+        name: name.to_string(),
+        higher_is_anomalous: true,
+        description: format!("{name} (larger = more anomalous, a prior)"),
     })
 }
 

@@ -18,7 +18,7 @@ use prospector_eval::report::{build_report, write_report, ReportSettings};
 use prospector_model::{select_device, DeviceRequest, TrainConfig};
 use prospector_protocol::{
     dataset_from_sets, mirabest_sets, simulated_survey_sets, write_matches_csv, CutoutPool,
-    SetName, SurveyDatasetConfig, VqVaeFactory, CODE_RARITY, MIN_FLUX_SHARE,
+    SetName, SurveyDatasetConfig, VqVaeFactory, MIN_FLUX_SHARE,
 };
 use prospector_skysim::FieldConfig;
 use std::path::{Path, PathBuf};
@@ -56,6 +56,13 @@ pub struct ProtocolArgs {
     /// auto (CUDA when available), cpu, or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
+    /// Scores fused into the `combined` score by mean normalised rank, comma-separated:
+    /// the model's (ncc, mse, code_rarity) or the trivial baselines'
+    /// (baseline_island_size, baseline_peak_flux, baseline_integrated_flux; larger counts
+    /// as more anomalous). Changing it on a finished report folder re-derives the saved
+    /// runs without retraining.
+    #[arg(long, value_delimiter = ',', default_value = "ncc,code_rarity")]
+    combine: Vec<String>,
 }
 
 pub fn run(args: ProtocolArgs) -> Result<(), CliError> {
@@ -87,7 +94,7 @@ pub fn run(args: ProtocolArgs) -> Result<(), CliError> {
         runs: args.runs,
         seed: args.seed,
         jobs: args.jobs,
-        combine: vec![NCC.to_string(), CODE_RARITY.to_string()],
+        combine: args.combine,
         ..ProtocolSettings::default()
     };
     let make = |run: &RunContext| factory.create_scorer(run);

@@ -47,6 +47,7 @@ pub fn run(args: TopologyArgs) -> Result<(), CliError> {
             Change::Created => "created",
             Change::Updated => "updated",
             Change::Unchanged => "unchanged",
+            Change::Removed => "removed (retired)",
         };
         println!("{:<12} {:<28} {change}", item.kind, item.name);
     }
