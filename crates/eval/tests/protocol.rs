@@ -441,6 +441,24 @@ fn a_scorer_that_skips_a_test_source_gets_an_error_naming_it() {
 }
 
 #[test]
+fn a_fusion_naming_an_unknown_score_is_refused_naming_the_choices() {
+    let dataset = synthetic_dataset(12, 60, 30);
+    let misspelt = ProtocolSettings {
+        combine: vec![NCC.into(), "baseline_island_sise".into()],
+        ..settings(2, 1, &[Configuration::A])
+    };
+    let out = tempfile::tempdir().unwrap();
+    let err = run_protocol(&dataset, &misspelt, &factory(&dataset, 1.0), out.path()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot fuse \"baseline_island_sise\""),
+        "{err}"
+    );
+    assert!(err.to_string().contains("baseline_island_size"), "{err}");
+    assert!(!out.path().join("runs/A-000.json").exists());
+}
+
+#[test]
 fn datasets_with_duplicate_or_overlapping_ids_are_rejected() {
     use prospector_eval::protocol::LabelledSource;
     let l = |id: &str, exotic| LabelledSource {

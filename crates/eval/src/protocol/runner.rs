@@ -297,7 +297,15 @@ fn output_error(split: &RunSplit, reason: String) -> EvalError {
     }
 }
 
-fn check_specs(split: &RunSplit, specs: &[ScoreSpec], primary: &str) -> Result<(), EvalError> {
+/// Checks the scorer's declared scores, before any training: unique, unreserved names,
+/// the primary score among them, and a fusion naming only scores that will exist (so a
+/// misspelt `combine` fails at once rather than after the first run's training).
+fn check_specs(
+    split: &RunSplit,
+    specs: &[ScoreSpec],
+    settings: &ProtocolSettings,
+) -> Result<(), EvalError> {
+    let primary = settings.primary_score.as_str();
     let mut names = HashSet::new();
     for spec in specs {
         if !names.insert(spec.name.as_str()) {
@@ -317,6 +325,35 @@ fn check_specs(split: &RunSplit, specs: &[ScoreSpec], primary: &str) -> Result<(
         return Err(output_error(
             split,
             format!("the scorer declares no primary score {primary:?}"),
+        ));
+    }
+    let baselines = BASELINES.map(|(name, _)| name);
+    if settings.combine.len() == 1 {
+        return Err(output_error(
+            split,
+            format!(
+                "a fusion needs at least two scores, got {:?}",
+                settings.combine
+            ),
+        ));
+    }
+    if let Some(unknown) = settings
+        .combine
+        .iter()
+        .find(|n| !names.contains(n.as_str()) && !baselines.contains(&n.as_str()))
+    {
+        return Err(output_error(
+            split,
+            format!(
+                "cannot fuse {unknown:?}: it is neither a score of the scorer ({}) nor a \
+                 baseline ({})",
+                specs
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                baselines.join(", ")
+            ),
         ));
     }
     Ok(())
@@ -385,7 +422,7 @@ fn execute_run<F: ScorerFactory>(
         .create(&context)
         .map_err(scorer_error(split, "being created"))?;
     let specs = scorer.score_specs();
-    check_specs(split, &specs, &settings.primary_score)?;
+    check_specs(split, &specs, settings)?;
     scorer
         .train(&context, &split.train_ids)
         .map_err(scorer_error(split, "training"))?;
